@@ -1,0 +1,204 @@
+"""The organisation that serves customers: channel types, their responsibility matrix, teams,
+partners (social-channel agents) and the staff user model."""
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class CustomerClass(models.TextChoices):
+    """Customer classes of the channel responsibility matrix (seed 004: A/B/C/D and prospects)."""
+
+    A = "A", _("Class A")
+    B = "B", _("Class B")
+    C = "C", _("Class C")
+    D = "D", _("Class D")
+    PROSPECT = "prospect", _("Prospect")
+
+
+class ChannelFunction(models.TextChoices):
+    SERVICE = "service", _("Service and retention")
+    SALES = "sales", _("Sales")
+    LEAD_CAPTURE = "lead_capture", _("Opportunity capture and transfer")
+    HANDLING = "handling", _("Business handling")
+    COMPLAINT = "complaint", _("Enquiries and complaints")
+    EXPERIENCE = "experience", _("Experience and demonstration")
+    DISPATCH = "dispatch", _("Coordination and dispatch")
+
+
+class BilingualName(models.Model):
+    """Reference rows carry a Chinese and an English name; `label` follows the active language."""
+
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
+        return self.name
+
+
+class ChannelType(BilingualName):
+    """A sales/service channel (seed 004 一、渠道定位)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    functions = models.JSONField(_("functions"), default=list, blank=True)
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+        verbose_name = _("channel type")
+        verbose_name_plural = _("channel types")
+
+    def function_labels(self) -> list[str]:
+        labels = dict(ChannelFunction.choices)
+        return [str(labels.get(f, f)) for f in self.functions]
+
+
+class ChannelResponsibility(models.Model):
+    """One cell of the responsibility matrix: which channel covers which customer class, and how."""
+
+    class Level(models.TextChoices):
+        PRIMARY = "primary", _("Main channel")
+        AUXILIARY = "auxiliary", _("Auxiliary channel")
+
+    channel_type = models.ForeignKey(
+        ChannelType, on_delete=models.CASCADE, related_name="responsibilities", verbose_name=_("channel")
+    )
+    customer_class = models.CharField(_("customer class"), max_length=10, choices=CustomerClass.choices)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices, default=Level.PRIMARY)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["channel_type__sort_order", "customer_class"]
+        verbose_name = _("channel responsibility")
+        verbose_name_plural = _("channel responsibility matrix")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel_type", "customer_class"], name="%(app_label)s_%(class)s_one_cell"
+            ),
+            models.CheckConstraint(
+                condition=Q(customer_class__in=CustomerClass.values), name="%(app_label)s_%(class)s_class_valid"
+            ),
+            models.CheckConstraint(condition=Q(level__in=["primary", "auxiliary"]), name="%(app_label)s_%(class)s_level_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.channel_type} / {self.get_customer_class_display()} / {self.get_level_display()}"
+
+
+class Team(models.Model):
+    """An industry team of account managers under a supervisor (行业经理)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    industry = models.ForeignKey(
+        "customers.Industry", on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("industry")
+    )
+    supervisor = models.ForeignKey(
+        "channels.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="supervised_teams",
+        verbose_name=_("supervisor"),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self):
+        return self.name
+
+
+class Partner(models.Model):
+    """A social-channel partner agent (代理商); core agents take uncovered customers of their area."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    channel_type = models.ForeignKey(ChannelType, on_delete=models.PROTECT, verbose_name=_("channel"))
+    is_core = models.BooleanField(_("core agent"), default=False)
+    region_code = models.CharField(_("region code"), max_length=6, blank=True)
+    industries = models.JSONField(_("industries"), default=list, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("partner agent")
+        verbose_name_plural = _("partner agents")
+
+    def __str__(self):
+        return self.name
+
+
+class Role(models.TextChoices):
+    ACCOUNT_MANAGER = "account_manager", _("Account manager")
+    SUPERVISOR = "supervisor", _("Supervisor / industry manager")
+    PHONE_ACCOUNT_MANAGER = "phone_account_manager", _("Phone account manager")
+    AGENT = "agent", _("Call-center agent")
+    DISPATCHER = "dispatcher", _("Operations-center dispatcher")
+    DATA_STEWARD = "data_steward", _("Data steward")
+    ANALYST = "analyst", _("Analyst")
+    ADMIN = "admin", _("Administrator")
+
+
+class User(AbstractUser):
+    """A member of staff of some channel. The role decides what they may see and do."""
+
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices, default=Role.ACCOUNT_MANAGER)
+    channel_type = models.ForeignKey(
+        ChannelType, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("channel")
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="members", verbose_name=_("team")
+    )
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, null=True, blank=True, related_name="staff", verbose_name=_("partner")
+    )
+    display_name = models.CharField(_("display name"), max_length=50, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+    capacity = models.PositiveIntegerField(
+        _("portfolio capacity"), null=True, blank=True, help_text=_("Maximum number of customers served.")
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        ordering = ["username"]
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="%(app_label)s_%(class)s_role_valid"),
+        ]
+
+    def __str__(self):
+        return self.display_name or self.get_full_name() or self.username
+
+    # Role helpers used by the visibility rules (customers.models.CustomerQuerySet.visible_to).
+    @property
+    def is_admin_role(self) -> bool:
+        return self.is_superuser or self.role == Role.ADMIN
+
+    @property
+    def sees_all_customers(self) -> bool:
+        return self.is_admin_role or self.role in (Role.DATA_STEWARD, Role.ANALYST, Role.AGENT, Role.DISPATCHER)
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.role in (Role.ANALYST,) and not self.is_superuser
+
+    @property
+    def sees_service_fields_only(self) -> bool:
+        """Call-center agents see no finance, strategy, attitude or budget fields."""
+        return self.role == Role.AGENT and not self.is_superuser

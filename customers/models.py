@@ -1,0 +1,617 @@
+"""The key-account database: customers, hierarchy, relations, contacts, spend, members, visits,
+naming aliases and the account-manager assignment history."""
+
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Upper
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from channels.models import BilingualName, Role
+from kam.db import trigram
+
+MAX_HIERARCHY_DEPTH = 4  # 总部 → 省 → 市 → 区县 (DOMAIN.md §7.3)
+
+
+class Region(models.Model):
+    """GB/T 2260 administrative division (province → city → district)."""
+
+    class Level(models.IntegerChoices):
+        PROVINCE = 1, _("Province")
+        CITY = 2, _("City")
+        DISTRICT = 3, _("District")
+
+    code = models.CharField(_("code"), max_length=6, primary_key=True)
+    name = models.CharField(_("name"), max_length=50)
+    name_en = models.CharField(_("English name"), max_length=80, blank=True)
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def full_name(self) -> str:
+        parts, node = [], self
+        while node is not None:
+            parts.append(node.name)
+            node = node.parent
+        return "".join(reversed(parts))
+
+
+class Industry(BilingualName):
+    """GB/T 4754-2017 section (门类 A–T)."""
+
+    code = models.CharField(_("code"), max_length=1, primary_key=True)
+    importance = models.PositiveSmallIntegerField(
+        _("importance"), default=50, help_text=_("0–100, used by value scoring.")
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("industry")
+        verbose_name_plural = _("industries")
+
+    def __str__(self):
+        return f"{self.code} {self.label}"
+
+
+class Tier(models.TextChoices):
+    A1 = "A1", _("A1 high value")
+    A2 = "A2", _("A2 strategic")
+    B1 = "B1", _("B1 benchmark")
+    B2 = "B2", _("B2 potential")
+    C = "C", _("C standard")
+    D = "D", _("D small / clustered")
+
+
+class TierLevel(BilingualName):
+    """Per-tier service norms (DOMAIN.md §1.2): data, editable by an admin."""
+
+    code = models.CharField(_("tier"), max_length=2, choices=Tier.choices, primary_key=True)
+    visit_cycle_days = models.PositiveIntegerField(_("visit cycle (days)"))
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+
+    class Meta:
+        ordering = ["sort_order"]
+        verbose_name = _("tier level")
+        verbose_name_plural = _("tier levels")
+
+
+class CustomerQuerySet(models.QuerySet):
+    def live(self):
+        """Everything except records merged into another customer."""
+        return self.exclude(status=Customer.Status.MERGED)
+
+    def visible_to(self, user):
+        """The one choke point for customer visibility (pages, API, admin, exports).
+
+        - admin, data steward, analyst, call-center agent, dispatcher: every customer
+          (agents see service fields only; the field policy in customers.policy enforces that);
+        - account manager / phone account manager: the customers they manage and those customers'
+          subsidiaries (down to MAX_HIERARCHY_DEPTH);
+        - supervisor: the customers of the teams they supervise, their subsidiaries, and their own.
+        """
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            return self.none()
+        if user.sees_all_customers:
+            return self
+        return self.filter(pk__in=portfolio_ids(user))
+
+    def editable_by(self, user):
+        """Customers the user may change: what they see, minus read-only roles."""
+        if not getattr(user, "is_authenticated", False) or user.is_read_only:
+            return self.none()
+        if user.role in (Role.AGENT, Role.DISPATCHER) and not user.is_superuser:
+            return self.none()
+        return self.visible_to(user)
+
+
+def portfolio_ids(user) -> list[int]:
+    """Ids of the customers a user serves, with their subsidiaries.
+
+    A bounded walk down the hierarchy (one indexed query per level, at most MAX_HIERARCHY_DEPTH),
+    so the final filter is an id list the planner can serve from the primary key; an OR over
+    parent joins would scan the whole table.
+    """
+    if user.role == Role.SUPERVISOR:
+        root = Q(account_manager__team__supervisor=user) | Q(account_manager=user)
+    elif user.role in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER):
+        root = Q(account_manager=user)
+    else:
+        return []
+    ids = set(Customer.objects.filter(root).values_list("pk", flat=True))
+    frontier = ids
+    for _level in range(MAX_HIERARCHY_DEPTH - 1):
+        if not frontier:
+            break
+        frontier = set(Customer.objects.filter(parent__in=frontier).values_list("pk", flat=True)) - ids
+        ids |= frontier
+    return sorted(ids)
+
+
+class Customer(models.Model):
+    """A key account (集团客户). Fields follow seed 000 I.5 A–B."""
+
+    class Status(models.TextChoices):
+        PROSPECT = "prospect", _("Prospect")
+        ACTIVE = "active", _("Active")
+        AT_RISK = "at_risk", _("At risk")
+        CHURNED = "churned", _("Churned")
+        MERGED = "merged", _("Merged")
+
+    class Ownership(models.TextChoices):
+        STATE = "state", _("State-owned")
+        COLLECTIVE = "collective", _("Collective")
+        PRIVATE = "private", _("Private")
+        FOREIGN = "foreign", _("Foreign-invested")
+        HMT = "hmt", _("Hong Kong, Macao, Taiwan invested")
+        GOVERNMENT = "government", _("Government / public institution")
+        MIXED = "mixed", _("Mixed ownership")
+        OTHER = "other", _("Other")
+
+    class Attitude(models.TextChoices):
+        SUPPORTIVE = "supportive", _("Supportive")
+        FRIENDLY = "friendly", _("Friendly")
+        NEUTRAL = "neutral", _("Neutral")
+        COOL = "cool", _("Cool")
+        HOSTILE = "hostile", _("Hostile")
+
+    # Fields a call-center agent must not see (finance, strategy, attitude, budget).
+    SENSITIVE_FIELDS = (
+        "main_business",
+        "organisation",
+        "development_plan",
+        "business_needs",
+        "key_purchase_factors",
+        "purchase_decision_process",
+        "annual_revenue",
+        "profit_growth",
+        "annual_budget",
+        "telecom_budget",
+        "reimbursement_policy",
+        "competitor_products",
+        "attitude",
+    )
+
+    # Basic information (seed 000 I.5 A)
+    name = models.CharField(_("legal name"), max_length=200)
+    short_name = models.CharField(_("short name"), max_length=100, blank=True)
+    code = models.CharField(_("customer code"), max_length=12, unique=True, null=True, blank=True, editable=False)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, null=True, blank=True)
+    credit_code_exception = models.CharField(
+        _("reason for a non-conforming credit code"), max_length=200, blank=True
+    )
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=6, blank=True)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("region")
+    )
+    industry = models.ForeignKey(
+        Industry, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("industry")
+    )
+    ownership = models.CharField(_("ownership type"), max_length=20, choices=Ownership.choices, blank=True)
+    phone = models.CharField(_("main phone"), max_length=30, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    website = models.URLField(_("website"), blank=True)
+    employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
+    members_count = models.PositiveIntegerField(_("group members"), default=0)
+    relationship_since = models.DateField(_("customer since"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PROSPECT)
+    tier = models.CharField(_("tier"), max_length=2, choices=Tier.choices, blank=True)
+    is_strategic = models.BooleanField(_("strategic"), default=False)
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customers",
+        verbose_name=_("account manager"),
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
+    )
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from", verbose_name=_("merged into")
+    )
+
+    # Strategy and finance (seed 000 I.5 B)
+    main_business = models.TextField(_("main business"), blank=True)
+    organisation = models.TextField(_("organisation"), blank=True)
+    development_plan = models.TextField(_("development plan"), blank=True)
+    business_needs = models.TextField(_("business needs"), blank=True)
+    key_purchase_factors = models.TextField(_("key purchase factors"), blank=True)
+    purchase_decision_process = models.TextField(_("purchase decision process"), blank=True)
+    annual_revenue = models.DecimalField(_("annual revenue (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    profit_growth = models.DecimalField(_("profit growth (%)"), max_digits=7, decimal_places=2, null=True, blank=True)
+    annual_budget = models.DecimalField(_("annual budget (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    telecom_budget = models.DecimalField(_("telecom budget (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    reimbursement_policy = models.TextField(_("reimbursement policy"), blank=True)
+    competitor_products = models.TextField(_("competitor products in use"), blank=True)
+    attitude = models.CharField(_("attitude towards us"), max_length=12, choices=Attitude.choices, blank=True)
+
+    # Matching keys maintained by customers.services (see customers.naming)
+    name_core = models.CharField(_("normalised name"), max_length=200, blank=True, editable=False)
+    name_region = models.CharField(_("region words in the name"), max_length=100, blank=True, editable=False)
+    phone_digits = models.CharField(_("main phone (digits)"), max_length=20, blank=True, editable=False)
+
+    is_demo = models.BooleanField(_("demo record"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+
+    history = HistoricalRecords(excluded_fields=["updated_at", "name_core", "name_region", "phone_digits"])
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            # Unique among customers that are not merged away (a merged record keeps its old code).
+            models.UniqueConstraint(
+                fields=["credit_code"],
+                condition=Q(credit_code__isnull=False) & ~Q(status="merged"),
+                name="%(app_label)s_%(class)s_credit_code_unique_live",
+            ),
+            models.CheckConstraint(condition=~Q(parent=models.F("id")), name="%(app_label)s_%(class)s_not_own_parent"),
+            models.CheckConstraint(
+                condition=Q(status__in=["prospect", "active", "at_risk", "churned", "merged"]),
+                name="%(app_label)s_%(class)s_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(tier__in=["", "A1", "A2", "B1", "B2", "C", "D"]), name="%(app_label)s_%(class)s_tier_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="merged", merged_into__isnull=False) | (~Q(status="merged") & Q(merged_into__isnull=True)),
+                name="%(app_label)s_%(class)s_merged_has_survivor",
+            ),
+        ]
+        indexes = [
+            # "my customers" list: WHERE account_manager_id = ? ORDER BY id DESC
+            models.Index(fields=["account_manager", "-id"], name="cust_am_id_idx"),
+            # filters on the list page and the API
+            models.Index(fields=["tier", "-id"], name="cust_tier_id_idx"),
+            models.Index(fields=["status", "-id"], name="cust_status_id_idx"),
+            models.Index(fields=["industry", "-id"], name="cust_industry_id_idx"),
+            models.Index(fields=["region", "-id"], name="cust_region_id_idx"),
+            # exact lookups: credit code search, caller lookup by main phone, duplicate blocking
+            models.Index(fields=["credit_code"], name="cust_credit_code_idx"),
+            models.Index(fields=["phone_digits"], name="cust_phone_digits_idx"),
+            models.Index(fields=["name_core", "name_region"], name="cust_name_core_idx"),
+            # name search (icontains compiles to UPPER(col) LIKE on PostgreSQL) and duplicate blocking
+            trigram(Upper("name"), name="cust_name_trgm"),
+            trigram(Upper("short_name"), name="cust_short_name_trgm"),
+            trigram("name_core", name="cust_name_core_trgm"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("customers:detail", args=[self.pk])
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
+
+
+class CustomerAlias(models.Model):
+    """Another name a customer is known by: a former name, a merged duplicate's name, a nickname."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Entered")
+        MERGE = "merge", _("Merged duplicate")
+        FORMER = "former", _("Former name")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="aliases", verbose_name=_("customer"))
+    name = models.CharField(_("alias"), max_length=200)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.MANUAL)
+    name_core = models.CharField(max_length=200, blank=True, editable=False)
+    name_region = models.CharField(max_length=100, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("customer alias")
+        verbose_name_plural = _("customer aliases")
+        constraints = [models.UniqueConstraint(fields=["customer", "name"], name="%(app_label)s_%(class)s_unique")]
+        indexes = [
+            models.Index(fields=["name_core", "name_region"], name="alias_name_core_idx"),
+            # alias search and duplicate blocking
+            trigram(Upper("name"), name="alias_name_trgm"),
+            trigram("name_core", name="alias_name_core_trgm"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class NameAbbreviation(models.Model):
+    """Naming rule dictionary: a common abbreviation and the full name it stands for (工行 = 中国工商银行)."""
+
+    abbreviation = models.CharField(_("abbreviation"), max_length=50, unique=True)
+    full_name = models.CharField(_("full name"), max_length=100)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["abbreviation"]
+        verbose_name = _("name abbreviation")
+        verbose_name_plural = _("name abbreviations")
+
+    def __str__(self):
+        return f"{self.abbreviation} = {self.full_name}"
+
+
+class CustomerRelation(models.Model):
+    """A typed relation between two customers outside the legal hierarchy."""
+
+    class Kind(models.TextChoices):
+        AFFILIATE = "affiliate", _("Affiliate")
+        SHAREHOLDER = "shareholder", _("Shareholder")
+        SUPPLIER = "supplier", _("Supplier")
+        CUSTOMER = "customer", _("Customer of")
+        PARTNER = "partner", _("Business partner")
+        COMPETITOR = "competitor", _("Competitor")
+
+    from_customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="relations_out", verbose_name=_("customer"))
+    to_customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="relations_in", verbose_name=_("related customer"))
+    kind = models.CharField(_("relation"), max_length=12, choices=Kind.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("customer relation")
+        verbose_name_plural = _("customer relations")
+        constraints = [
+            models.UniqueConstraint(fields=["from_customer", "to_customer", "kind"], name="%(app_label)s_%(class)s_unique"),
+            models.CheckConstraint(condition=~Q(from_customer=models.F("to_customer")), name="%(app_label)s_%(class)s_not_self"),
+        ]
+
+    def __str__(self):
+        return f"{self.from_customer} → {self.get_kind_display()} → {self.to_customer}"
+
+
+class Contact(models.Model):
+    """A contact / key person at a customer (seed 000 I.5 A). A key person who leaves is kept."""
+
+    class Gender(models.TextChoices):
+        MALE = "M", _("Male")
+        FEMALE = "F", _("Female")
+
+    class Education(models.TextChoices):
+        HIGH_SCHOOL = "high_school", _("High school or below")
+        COLLEGE = "college", _("College")
+        BACHELOR = "bachelor", _("Bachelor")
+        MASTER = "master", _("Master")
+        DOCTOR = "doctor", _("Doctorate")
+
+    class DecisionRole(models.TextChoices):
+        DECISION_MAKER = "decision_maker", _("Decision maker")
+        INFLUENCER = "influencer", _("Influencer")
+        FINANCE = "finance", _("Finance approver")
+        TECHNICAL = "technical", _("Technical evaluator")
+        USER = "user", _("User")
+        GATEKEEPER = "gatekeeper", _("Gatekeeper")
+
+    class Influence(models.TextChoices):
+        HIGH = "high", _("High")
+        MEDIUM = "medium", _("Medium")
+        LOW = "low", _("Low")
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="contacts", verbose_name=_("customer"))
+    name = models.CharField(_("name"), max_length=50)
+    gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    education = models.CharField(_("education"), max_length=12, choices=Education.choices, blank=True)
+    department = models.CharField(_("department"), max_length=100, blank=True)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    decision_role = models.CharField(_("role in purchase decision"), max_length=15, choices=DecisionRole.choices, blank=True)
+    influence = models.CharField(_("influence"), max_length=6, choices=Influence.choices, blank=True)
+    attitude = models.CharField(_("attitude towards us"), max_length=12, choices=Customer.Attitude.choices, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+    office_phone = models.CharField(_("office phone"), max_length=30, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    hobbies = models.TextField(_("hobbies"), blank=True)
+    character = models.TextField(_("character"), blank=True)
+    is_key_person = models.BooleanField(_("key person"), default=False)
+    active_from = models.DateField(_("active from"), null=True, blank=True)
+    active_to = models.DateField(_("active to"), null=True, blank=True, help_text=_("Set when the person leaves."))
+    mobile_digits = models.CharField(max_length=20, blank=True, editable=False)
+    office_phone_digits = models.CharField(max_length=20, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    # Fields a call-center agent must not see.
+    SENSITIVE_FIELDS = ("attitude", "hobbies", "character", "influence", "decision_role", "birthday")
+
+    history = HistoricalRecords(excluded_fields=["updated_at", "mobile_digits", "office_phone_digits"])
+
+    class Meta:
+        ordering = ["-is_key_person", "name", "id"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(active_to__isnull=True) | Q(active_from__isnull=True) | Q(active_to__gte=models.F("active_from")),
+                name="%(app_label)s_%(class)s_active_range",
+            ),
+        ]
+        indexes = [
+            # caller lookup by phone
+            models.Index(fields=["mobile_digits"], name="contact_mobile_idx"),
+            models.Index(fields=["office_phone_digits"], name="contact_office_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.active_to is None or self.active_to >= date.today()
+
+
+class SpendCategory(models.TextChoices):
+    """Telecom spend categories (seed 000 II.1)."""
+
+    VOICE = "voice", _("Voice")
+    DATA = "data", _("Mobile data")
+    LEASED_LINE = "leased_line", _("Leased lines")
+    INTERNET = "internet", _("Internet access")
+    VALUE_ADDED = "value_added", _("Value-added services")
+    CLOUD_IDC = "cloud_idc", _("Cloud / IDC")
+    IOT = "iot", _("IoT")
+    OTHER = "other", _("Other")
+
+
+class SpendRecord(models.Model):
+    """Billed telecom spend of one customer for one month and category (RMB)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="spend", verbose_name=_("customer"))
+    month = models.DateField(_("month"), help_text=_("First day of the billed month."))
+    category = models.CharField(_("category"), max_length=12, choices=SpendCategory.choices)
+    amount = models.DecimalField(_("amount (RMB)"), max_digits=14, decimal_places=2)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-month", "category"]
+        verbose_name = _("spend record")
+        verbose_name_plural = _("spend records")
+        constraints = [
+            # Also serves the 360 page's "spend of one customer over 12 months" query.
+            models.UniqueConstraint(fields=["customer", "month", "category"], name="%(app_label)s_%(class)s_unique"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="%(app_label)s_%(class)s_amount_not_negative"),
+            models.CheckConstraint(condition=Q(month__day=1), name="%(app_label)s_%(class)s_month_first_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.month:%Y-%m} {self.category} {self.amount}"
+
+
+class GroupMember(models.Model):
+    """A mobile number attached to a group customer (集团成员)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        LEFT = "left", _("Left")
+        PORTED_OUT = "ported_out", _("Ported out")
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="members", verbose_name=_("customer"))
+    msisdn = models.CharField(_("mobile number"), max_length=11)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    joined_on = models.DateField(_("joined"))
+    left_on = models.DateField(_("left"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-joined_on"]
+        verbose_name = _("group member")
+        verbose_name_plural = _("group members")
+        constraints = [
+            # Also serves per-customer member queries (360 trend).
+            models.UniqueConstraint(fields=["customer", "msisdn"], name="%(app_label)s_%(class)s_unique"),
+            models.CheckConstraint(
+                condition=Q(status="active", left_on__isnull=True) | (~Q(status="active") & Q(left_on__isnull=False)),
+                name="%(app_label)s_%(class)s_left_on_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "left", "ported_out"]), name="%(app_label)s_%(class)s_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["msisdn"], name="member_msisdn_idx")]
+
+    def __str__(self):
+        return self.msisdn
+
+
+class Visit(models.Model):
+    """Visit log (seed 000 拜访客户日志)."""
+
+    class Kind(models.TextChoices):
+        ON_SITE = "on_site", _("On-site visit")
+        PHONE = "phone", _("Phone call")
+        SENIOR = "senior", _("Senior-level visit")
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="visits", verbose_name=_("customer"))
+    visited_on = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.ON_SITE)
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="visits", verbose_name=_("contacts met"))
+    purpose = models.CharField(_("purpose"), max_length=300)
+    outcome = models.TextField(_("outcome"), blank=True)
+    next_step = models.CharField(_("next step"), max_length=300, blank=True)
+    next_visit_on = models.DateField(_("next visit planned"), null=True, blank=True)
+    visited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="visits", verbose_name=_("visited by")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-visited_on", "-id"]
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        indexes = [models.Index(fields=["customer", "-visited_on"], name="visit_customer_date_idx")]
+
+    def __str__(self):
+        return f"{self.visited_on} {self.get_kind_display()} {self.purpose}"
+
+
+class AccountManagerAssignment(models.Model):
+    """Who served the customer when (seed 002: customers must not leave with the sales person)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("customer"))
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("account manager")
+    )
+    started_at = models.DateTimeField(_("from"))
+    ended_at = models.DateTimeField(_("to"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("assigned by")
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("account-manager assignment")
+        verbose_name_plural = _("account-manager assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(ended_at__isnull=True), name="%(app_label)s_%(class)s_one_current"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} ← {self.account_manager_id}"
+
+
+class MergeRecord(models.Model):
+    """A merge of a duplicate into a survivor, with what moved."""
+
+    survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_in", verbose_name=_("survivor"))
+    duplicate = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_out", verbose_name=_("duplicate"))
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("merged by"))
+    merged_at = models.DateTimeField(_("merged at"), auto_now_add=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    moved = models.JSONField(_("moved records"), default=dict)
+
+    class Meta:
+        ordering = ["-merged_at"]
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+
+    def __str__(self):
+        return f"{self.duplicate_id} → {self.survivor_id}"
