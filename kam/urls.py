@@ -11,6 +11,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("customers/", include("customers.urls")),
+    path("organisation/", include("channels.urls")),
+    path("api/v1/", include("kam.api.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,0 +1,52 @@
+"""The customer FilterSet, shared by the "my customers" page and the API (one set of rules)."""
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from channels.models import Role, User
+from customers.models import Customer, Industry, Tier
+from customers.selectors import customer_search, region_with_descendants
+
+
+class CustomerFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        method="filter_search", label=_("Search"),
+        help_text=_("Name, short name, alias, customer code, credit code or phone"),
+    )  # fmt: skip
+    tier = django_filters.MultipleChoiceFilter(choices=Tier.choices, label=_("Tier"))
+    status = django_filters.MultipleChoiceFilter(
+        choices=[c for c in Customer.Status.choices if c[0] != Customer.Status.MERGED], label=_("Status")
+    )
+    industry = django_filters.ModelChoiceFilter(queryset=Industry.objects.all(), label=_("Industry"))
+    region = django_filters.CharFilter(method="filter_region", label=_("Region code"))
+    account_manager = django_filters.ModelChoiceFilter(
+        queryset=User.objects.filter(
+            role__in=[Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER, Role.SUPERVISOR], is_active=True
+        ),
+        label=_("Account manager"),
+    )
+    no_account_manager = django_filters.BooleanFilter(
+        field_name="account_manager", lookup_expr="isnull", label=_("Without account manager")
+    )
+    is_strategic = django_filters.BooleanFilter(label=_("Strategic"))
+    parent = django_filters.NumberFilter(field_name="parent", label=_("Subsidiaries of (customer id)"))
+    ordering = django_filters.OrderingFilter(
+        fields=(("name", "name"), ("code", "code"), ("tier", "tier"), ("members_count", "members_count"),
+                ("created_at", "created_at"), ("updated_at", "updated_at")),
+        field_labels={"name": _("Name"), "code": _("Customer code"), "tier": _("Tier"),
+                      "members_count": _("Members"), "created_at": _("Created"), "updated_at": _("Updated")},
+        label=_("Sort by"),
+    )  # fmt: skip
+
+    class Meta:
+        model = Customer
+        fields = ["q", "tier", "status", "industry", "region", "account_manager", "is_strategic", "parent"]
+
+    def filter_search(self, queryset, name, value):
+        return customer_search(queryset, value)
+
+    def filter_region(self, queryset, name, value):
+        value = (value or "").strip()
+        if not value:
+            return queryset
+        return queryset.filter(region__in=region_with_descendants(value))

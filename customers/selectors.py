@@ -1,0 +1,266 @@
+"""Read operations: scoped, prefetched querysets for pages and the API."""
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+
+from channels.models import User
+from customers import identifiers
+from customers.models import (
+    AccountManagerAssignment,
+    Contact,
+    Customer,
+    CustomerAlias,
+    GroupMember,
+    Region,
+    SpendCategory,
+    SpendRecord,
+    TierLevel,
+    Visit,
+)
+
+CODE_PATTERN = re.compile(r"^KA\d{1,8}$", re.I)
+CREDIT_CODE_PATTERN = re.compile(r"^[0-9A-Z]{18}$", re.I)
+
+
+def customer_list(*, user: User) -> QuerySet[Customer]:
+    """Live customers the user may see, with what a list row shows (no per-row queries)."""
+    return (
+        Customer.objects.visible_to(user)
+        .live()
+        .select_related("account_manager", "industry", "region", "parent")
+    )
+
+
+def customer_search(queryset: QuerySet[Customer], term: str) -> QuerySet[Customer]:
+    """Search by name, short name, alias, customer code, credit code or phone (customer or contact).
+
+    Each branch uses an index: trigram GIN on UPPER(name)/UPPER(short_name)/alias name, b-tree on
+    code, credit code and phone digits. Alias and contact hits are resolved to ids first so the
+    final condition stays index-friendly (an OR with a correlated subquery would scan)."""
+    term = " ".join((term or "").split())
+    if not term:
+        return queryset
+    if CODE_PATTERN.match(term):
+        return queryset.filter(code=term.upper())
+    if CREDIT_CODE_PATTERN.match(term):
+        return queryset.filter(credit_code=term.upper())
+    digits = identifiers.phone_digits(term)
+    if len(digits) >= 7 and not re.search(r"[^\d\s+\-()]", term):
+        return queryset.filter(pk__in=_ids_by_phone(digits))
+    alias_ids = list(
+        CustomerAlias.objects.filter(name__icontains=term).values_list("customer_id", flat=True)[:500]
+    )
+    condition = Q(name__icontains=term) | Q(short_name__icontains=term)
+    if alias_ids:
+        condition |= Q(pk__in=alias_ids)
+    return queryset.filter(condition)
+
+
+def _ids_by_phone(digits: str) -> list[int]:
+    ids = set(Customer.objects.filter(phone_digits=digits).values_list("pk", flat=True)[:200])
+    ids.update(
+        Contact.objects.filter(Q(mobile_digits=digits) | Q(office_phone_digits=digits)).values_list(
+            "customer_id", flat=True
+        )[:200]
+    )
+    return sorted(ids)
+
+
+def region_with_descendants(code: str) -> list[str]:
+    """A province or city code with every division below it (for the region filter)."""
+    codes, frontier = {code}, [code]
+    while frontier:
+        frontier = list(Region.objects.filter(parent__in=frontier).values_list("code", flat=True))
+        codes.update(frontier)
+    return sorted(codes)
+
+
+@dataclass
+class CallerMatch:
+    customer: Customer
+    contact: Contact | None
+
+
+def caller_lookup(*, user: User, phone: str) -> list[CallerMatch]:
+    """Customers (and the contact) behind a calling number, whatever its formatting."""
+    digits = identifiers.phone_digits(phone)
+    if len(digits) < 7:
+        return []
+    visible = Customer.objects.visible_to(user).live().select_related("account_manager")
+    matches: dict[int, CallerMatch] = {}
+    contacts = (
+        Contact.objects.filter(Q(mobile_digits=digits) | Q(office_phone_digits=digits), customer__in=visible)
+        .select_related("customer__account_manager")
+        .order_by("-is_key_person", "pk")[:20]
+    )
+    for contact in contacts:
+        matches.setdefault(contact.customer_id, CallerMatch(contact.customer, contact))
+    for customer in visible.filter(phone_digits=digits)[:20]:
+        matches.setdefault(customer.pk, CallerMatch(customer, None))
+    return list(matches.values())
+
+
+# --- the 360 page -------------------------------------------------------------------------------------
+
+
+def customer_detail(*, user: User, pk: int) -> Customer:
+    """One customer the user may see (merged records too: they show where they went). Raises
+    Customer.DoesNotExist otherwise, which views turn into a 404."""
+    return (
+        Customer.objects.visible_to(user)
+        .select_related("account_manager__team", "industry", "region__parent", "parent", "merged_into", "created_by")
+        .prefetch_related(
+            Prefetch("aliases", queryset=CustomerAlias.objects.order_by("name")),
+        )
+        .get(pk=pk)
+    )
+
+
+def hierarchy(customer: Customer) -> tuple[list[Customer], list[Customer]]:
+    """Ancestors (top first) and the direct children of a customer."""
+    ancestors: list[Customer] = []
+    node = customer.parent
+    while node is not None and len(ancestors) < 10:
+        ancestors.append(node)
+        node = Customer.objects.filter(pk=node.parent_id).first() if node.parent_id else None
+    ancestors.reverse()
+    children = list(customer.children.live().select_related("account_manager").order_by("name")[:200])
+    return ancestors, children
+
+
+def contacts_of(customer: Customer) -> QuerySet[Contact]:
+    return customer.contacts.all()
+
+
+def visits_of(customer: Customer, *, limit: int = 20) -> list[Visit]:
+    return list(
+        customer.visits.select_related("visited_by").prefetch_related("contacts").order_by("-visited_on", "-id")[:limit]
+    )
+
+
+def month_starts(months: int, *, until: date | None = None) -> list[date]:
+    """The first days of the last `months` months, oldest first, ending with the current month."""
+    until = until or date.today()
+    year, month = until.year, until.month
+    out = []
+    for _i in range(months):
+        out.append(date(year, month, 1))
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+    return list(reversed(out))
+
+
+def spend_by_month(customer: Customer, *, months: int = 12, until: date | None = None) -> dict:
+    """Spend per category for the last `months` billed months: {"months": [...], "series": {cat: [...]}}."""
+    axis = month_starts(months, until=until)
+    rows = (
+        SpendRecord.objects.filter(customer=customer, month__gte=axis[0], month__lte=axis[-1])
+        .values("month", "category")
+        .annotate(total=Sum("amount"))
+    )
+    labels = dict(SpendCategory.choices)
+    series: dict[str, list[float]] = {}
+    index = {m: i for i, m in enumerate(axis)}
+    for row in rows:
+        values = series.setdefault(row["category"], [0.0] * len(axis))
+        values[index[row["month"]]] = float(row["total"])
+    return {
+        "months": [m.strftime("%Y-%m") for m in axis],
+        "series": [{"category": c, "label": str(labels.get(c, c)), "values": v} for c, v in sorted(series.items())],
+        "total": sum(sum(v) for v in series.values()),
+    }
+
+
+def members_trend(customer: Customer, *, months: int = 12, until: date | None = None) -> dict:
+    """Active members at the end of each of the last `months` months (joined before, not left by then)."""
+    axis = month_starts(months, until=until)
+    ends = [(_next_month(m) - timedelta(days=1)) for m in axis]
+    counts = GroupMember.objects.filter(customer=customer).aggregate(
+        **{
+            f"m{i}": Count("pk", filter=Q(joined_on__lte=end) & (Q(left_on__isnull=True) | Q(left_on__gt=end)))
+            for i, end in enumerate(ends)
+        }
+    )
+    return {"months": [m.strftime("%Y-%m") for m in axis], "values": [counts[f"m{i}"] for i in range(len(axis))]}
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def next_visit_due(customer: Customer, *, last_visit: Visit | None) -> date | None:
+    """When the next visit is due: the planned date of the last visit, else the last visit plus the
+    tier's visit cycle (TierLevel rows), else today for a tiered customer never visited."""
+    if last_visit is not None and last_visit.next_visit_on:
+        return last_visit.next_visit_on
+    if not customer.tier:
+        return last_visit.visited_on + timedelta(days=180) if last_visit else None
+    cycle = TierLevel.objects.filter(code=customer.tier).values_list("visit_cycle_days", flat=True).first() or 180
+    if last_visit is None:
+        return date.today()
+    return last_visit.visited_on + timedelta(days=cycle)
+
+
+def assignment_history(customer: Customer) -> list[AccountManagerAssignment]:
+    return list(customer.assignments.select_related("account_manager", "assigned_by").order_by("-started_at", "-id")[:50])
+
+
+@dataclass
+class Change:
+    when: object
+    who: object
+    reason: str
+    kind: str  # "+", "~" or "-"
+    subject: str
+    changes: list[tuple[str, object, object]]  # (field label, old, new)
+
+
+HISTORY_WINDOW = 500  # history rows read per model for one page; older changes are in the admin
+
+
+def change_history(customer: Customer, *, limit: int = 50) -> list[Change]:
+    """Changes to the customer (and the records merged into it) and to its contacts, newest first.
+
+    Reads a bounded window of history rows per model in one query each and diffs consecutive
+    versions of the same record in memory (simple_history's prev_record would query per row)."""
+    ids = [customer.pk, *customer.merged_from.values_list("pk", flat=True)]
+    entries: list[Change] = []
+    for history, lookup in ((Customer.history, "id__in"), (Contact.history, "customer_id__in")):
+        records = list(
+            history.filter(**{lookup: ids}).select_related("history_user").order_by("-history_date", "-history_id")[
+                :HISTORY_WINDOW
+            ]
+        )
+        older: dict[int, object] = {}
+        for record in reversed(records):  # oldest first, so each record meets its predecessor
+            entries.append(_change_entry(record, older.get(record.id)))
+            older[record.id] = record
+    entries.sort(key=lambda e: e.when, reverse=True)
+    return entries[:limit]
+
+
+def _change_entry(record, previous) -> Change:
+    model = record.instance_type
+    changes: list[tuple[str, object, object]] = []
+    if record.history_type == "~" and previous is not None:
+        for change in record.diff_against(previous).changes:
+            field = model._meta.get_field(change.field)
+            changes.append((str(field.verbose_name), _display(field, change.old), _display(field, change.new)))
+    return Change(
+        when=record.history_date,
+        who=record.history_user,
+        reason=record.history_change_reason or "",
+        kind=record.history_type,
+        subject=f"{model._meta.verbose_name}: {getattr(record, 'name', '')}",
+        changes=changes,
+    )
+
+
+def _display(field, value):
+    if field.choices and value not in (None, ""):
+        return dict(field.flatchoices).get(value, value)
+    return value

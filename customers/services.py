@@ -1,0 +1,565 @@
+"""Write operations on the key-account database. Every multi-row write is one transaction; every
+change to customers and contacts leaves a history row with who, when and why."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import CharField, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat, LPad
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from simple_history.models import HistoricalChanges
+from simple_history.utils import bulk_update_with_history
+
+from channels.models import Role, User
+from customers import identifiers
+from customers.duplicates import DuplicateCandidate, find_duplicates
+from customers.models import (
+    MAX_HIERARCHY_DEPTH,
+    AccountManagerAssignment,
+    Contact,
+    Customer,
+    CustomerAlias,
+    GroupMember,
+    MergeRecord,
+    SpendRecord,
+    Visit,
+)
+from customers.naming import name_key
+
+CODE_PREFIX = "KA"
+
+
+class DuplicateWarning(Exception):
+    """Likely duplicates exist; the caller must confirm (confirm_not_duplicate=True) to go on."""
+
+    def __init__(self, candidates: list[DuplicateCandidate]):
+        super().__init__(_("This customer may already exist."))
+        self.candidates = candidates
+
+
+# --- matching keys and codes ------------------------------------------------------------------------
+
+
+def customer_refresh_keys(*, customer: Customer) -> None:
+    """Recompute the matching keys (normalised name, region words, phone digits) and give the
+    customer its code if it has none. Writes with UPDATE: keys are derived data, not history."""
+    key = name_key(customer.name)
+    customer.name_core, customer.name_region = key.core, key.region
+    customer.phone_digits = identifiers.phone_digits(customer.phone)
+    Customer.objects.filter(pk=customer.pk).update(
+        name_core=customer.name_core, name_region=customer.name_region, phone_digits=customer.phone_digits
+    )
+    if not customer.code:
+        assign_customer_codes(Customer.objects.filter(pk=customer.pk))
+        customer.code = Customer.objects.values_list("code", flat=True).get(pk=customer.pk)
+
+
+def assign_customer_codes(queryset) -> int:
+    """Give every customer in `queryset` without a code its code KA + 8-digit id, in one UPDATE."""
+    return queryset.filter(code__isnull=True).update(
+        code=Concat(Value(CODE_PREFIX), LPad(Cast("id", CharField()), 8, Value("0")), output_field=CharField())
+    )
+
+
+# --- validation -----------------------------------------------------------------------------------------
+
+
+def _can_assign_account_manager(by: User) -> bool:
+    return by.is_admin_role or by.role in (Role.SUPERVISOR, Role.DATA_STEWARD)
+
+
+def _may_override_credit_code(by: User) -> bool:
+    return by.is_admin_role or by.role == Role.DATA_STEWARD
+
+
+def _validate_customer(customer: Customer, *, by: User) -> None:
+    """Field rules that need more than one field or the database. Raises ValidationError(dict)."""
+    errors: dict[str, list[str]] = {}
+    customer.name = " ".join((customer.name or "").split())
+    if not customer.name:
+        errors.setdefault("name", []).append(_("Enter the customer's legal name."))
+    customer.credit_code = identifiers.clean_credit_code(customer.credit_code)
+    if customer.credit_code:
+        problem = identifiers.credit_code_problem(customer.credit_code)
+        if problem and not (customer.credit_code_exception and _may_override_credit_code(by)):
+            if _may_override_credit_code(by):
+                problem += " " + _("To keep it anyway, give the reason for the exception.")
+            errors.setdefault("credit_code", []).append(problem)
+        taken = (
+            Customer.objects.live().filter(credit_code=customer.credit_code).exclude(pk=customer.pk).first()
+        )
+        if taken is not None:
+            errors.setdefault("credit_code", []).append(
+                _("This credit code is already used by customer %(code)s.") % {"code": taken.code or taken.pk}
+            )
+    else:
+        customer.credit_code_exception = ""
+    for field, validator in (("phone", identifiers.validate_phone),):
+        try:
+            validator(getattr(customer, field))
+        except ValidationError as exc:
+            errors.setdefault(field, []).extend(exc.messages)
+    if customer.postal_code and not (len(customer.postal_code) == 6 and customer.postal_code.isdigit()):
+        errors.setdefault("postal_code", []).append(_("A postal code has 6 digits."))
+    if customer.parent_id:
+        problem = _hierarchy_problem(customer)
+        if problem:
+            errors.setdefault("parent", []).append(problem)
+    if customer.account_manager_id and customer.account_manager.role not in (
+        Role.ACCOUNT_MANAGER,
+        Role.PHONE_ACCOUNT_MANAGER,
+        Role.SUPERVISOR,
+    ):
+        errors.setdefault("account_manager", []).append(_("Choose an account manager."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _hierarchy_problem(customer: Customer) -> str | None:
+    """The parent must exist, be live, not be the customer or one of its descendants, and the tree
+    must stay within MAX_HIERARCHY_DEPTH levels."""
+    ancestors: list[int] = []
+    node_id = customer.parent_id
+    while node_id is not None:
+        if node_id == customer.pk or node_id in ancestors:
+            return _("A customer cannot be placed under itself or one of its subsidiaries.")
+        ancestors.append(node_id)
+        node_id = Customer.objects.filter(pk=node_id).values_list("parent_id", flat=True).first()
+    if Customer.objects.filter(pk=customer.parent_id, status=Customer.Status.MERGED).exists():
+        return _("The parent has been merged into another customer; choose the surviving record.")
+    depth_below = _subtree_depth(customer.pk) if customer.pk else 0
+    if len(ancestors) + 1 + depth_below > MAX_HIERARCHY_DEPTH:
+        return _("A group hierarchy has at most %(n)d levels (head office → province → city → district).") % {
+            "n": MAX_HIERARCHY_DEPTH
+        }
+    return None
+
+
+def _subtree_depth(pk: int) -> int:
+    depth, frontier = 0, [pk]
+    while frontier and depth < MAX_HIERARCHY_DEPTH:
+        frontier = list(Customer.objects.filter(parent__in=frontier).values_list("pk", flat=True))
+        if frontier:
+            depth += 1
+    return depth
+
+
+def _check_duplicates(customer: Customer, *, confirm_not_duplicate: bool) -> None:
+    if confirm_not_duplicate:
+        return
+    candidates = find_duplicates(
+        name=customer.name,
+        credit_code=customer.credit_code,
+        phone=customer.phone,
+        parent=customer.parent,
+        exclude=customer if customer.pk else None,
+    )
+    if candidates:
+        raise DuplicateWarning(candidates)
+
+
+# --- customers ----------------------------------------------------------------------------------------
+
+
+CUSTOMER_WRITABLE_FIELDS = (
+    "name", "short_name", "credit_code", "credit_code_exception", "address", "postal_code", "region", "industry",
+    "ownership", "phone", "email", "website", "employees", "relationship_since", "status", "tier", "is_strategic",
+    "account_manager", "parent", *Customer.SENSITIVE_FIELDS,
+)  # fmt: skip
+
+
+def customer_create(*, by: User, confirm_not_duplicate: bool = False, reason: str = "", **fields) -> Customer:
+    """Create a customer (only `name` is required: a prospect). Raises DuplicateWarning when likely
+    duplicates exist and the caller has not confirmed, ValidationError for bad input."""
+    unknown = set(fields) - set(CUSTOMER_WRITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not writable: {sorted(unknown)}")
+    if not by.is_admin_role and (by.is_read_only or by.role in (Role.AGENT, Role.DISPATCHER)):
+        raise PermissionDenied(_("Your role may not create customers."))
+    if fields.get("status") == Customer.Status.MERGED:
+        raise ValidationError({"status": [_("A customer becomes merged only through a merge.")]})
+    customer = Customer(**fields, created_by=by)
+    if not _can_assign_account_manager(by):
+        if customer.account_manager_id not in (None, by.pk):
+            raise ValidationError({"account_manager": [_("Only a supervisor can assign a customer to another account manager.")]})
+        # Account managers create customers into their own portfolio.
+        customer.account_manager = by if by.role in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER) else None
+    _validate_customer(customer, by=by)
+    _check_duplicates(customer, confirm_not_duplicate=confirm_not_duplicate)
+    with transaction.atomic():
+        customer._history_user = by
+        customer._change_reason = reason or _("Created")
+        try:
+            customer.save()
+        except IntegrityError as exc:  # a concurrent create took the credit code
+            raise ValidationError({"credit_code": [_("This credit code is already used by another customer.")]}) from exc
+        customer_refresh_keys(customer=customer)
+        if customer.account_manager_id:
+            AccountManagerAssignment.objects.create(
+                customer=customer, account_manager_id=customer.account_manager_id, started_at=timezone.now(),
+                reason=_("Customer created"), assigned_by=by,
+            )
+    return customer
+
+
+def customer_update(
+    *, customer: Customer, by: User, confirm_not_duplicate: bool = False, reason: str = "", **fields
+) -> Customer:
+    """Change a customer. A new name (or credit code, or main phone) is checked for duplicates again.
+    A change of account manager goes through the assignment history."""
+    unknown = set(fields) - set(CUSTOMER_WRITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not writable: {sorted(unknown)}")
+    if not Customer.objects.editable_by(by).filter(pk=customer.pk).exists():
+        raise PermissionDenied(_("You may not change this customer."))
+    if customer.status == Customer.Status.MERGED:
+        raise ValidationError(_("This record has been merged into another customer and can no longer change."))
+    if fields.get("status") == Customer.Status.MERGED:
+        raise ValidationError({"status": [_("A customer becomes merged only through a merge.")]})
+    new_manager = fields.pop("account_manager", customer.account_manager)
+    if (new_manager.pk if new_manager else None) != customer.account_manager_id and not _can_assign_account_manager(by):
+        raise ValidationError({"account_manager": [_("Only a supervisor can move a customer to another account manager.")]})
+    before = {f: getattr(customer, f) for f in ("name", "credit_code", "phone")}
+    for field, value in fields.items():
+        setattr(customer, field, value)
+    _validate_customer(customer, by=by)
+    if any(getattr(customer, f) != v for f, v in before.items()):
+        _check_duplicates(customer, confirm_not_duplicate=confirm_not_duplicate)
+    with transaction.atomic():
+        customer._history_user = by
+        customer._change_reason = reason
+        try:
+            customer.save()
+        except IntegrityError as exc:
+            raise ValidationError({"credit_code": [_("This credit code is already used by another customer.")]}) from exc
+        customer_refresh_keys(customer=customer)
+        if (new_manager.pk if new_manager else None) != customer.account_manager_id:
+            _reassign([customer], to_user=new_manager, by=by, reason=reason or _("Account manager changed"))
+    return customer
+
+
+def _reassign(customers: list[Customer], *, to_user: User | None, by: User, reason: str) -> None:
+    """Move customers to another account manager with history (inside the caller's transaction)."""
+    now = timezone.now()
+    ids = [c.pk for c in customers]
+    AccountManagerAssignment.objects.filter(customer__in=ids, ended_at__isnull=True).update(ended_at=now)
+    for customer in customers:
+        customer.account_manager = to_user
+    bulk_update_with_history(
+        customers, Customer, ["account_manager"], default_user=by, default_change_reason=reason, batch_size=500
+    )
+    Customer.objects.filter(pk__in=ids).update(updated_at=now)
+    if to_user is not None:
+        AccountManagerAssignment.objects.bulk_create(
+            AccountManagerAssignment(customer_id=pk, account_manager=to_user, started_at=now, reason=reason, assigned_by=by)
+            for pk in ids
+        )
+
+
+def customer_handover(
+    *, from_user: User, to_user: User, by: User, reason: str, customer_ids: Iterable[int] | None = None
+) -> int:
+    """Move one, several or all customers of an account manager to another, in one transaction.
+    Returns how many moved. Only the supervisor of the giving manager's team (or an admin) may do it."""
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": [_("Give the reason for the handover.")]})
+    if from_user.pk == to_user.pk:
+        raise ValidationError({"to_user": [_("Choose a different account manager.")]})
+    supervises = by.role == Role.SUPERVISOR and from_user.team_id is not None and from_user.team.supervisor_id == by.pk
+    if not (by.is_admin_role or supervises):
+        raise PermissionDenied(_("Only the supervisor of this account manager's team may hand over the portfolio."))
+    if not to_user.is_active or to_user.role not in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER, Role.SUPERVISOR):
+        raise ValidationError({"to_user": [_("The receiver must be an active account manager.")]})
+    with transaction.atomic():
+        queryset = Customer.objects.live().filter(account_manager=from_user).select_for_update().order_by("pk")
+        if customer_ids is not None:
+            wanted = set(customer_ids)
+            queryset = queryset.filter(pk__in=wanted)
+            customers = list(queryset)
+            if len(customers) != len(wanted):
+                raise ValidationError({"customers": [_("Some of the chosen customers are not served by this account manager.")]})
+        else:
+            customers = list(queryset)
+        if not customers:
+            raise ValidationError({"customers": [_("This account manager serves no customers to hand over.")]})
+        _reassign(customers, to_user=to_user, by=by, reason=reason.strip())
+    return len(customers)
+
+
+# --- merge ----------------------------------------------------------------------------------------------
+
+# Hooks for related rows that cannot simply be re-pointed (later apps register theirs from
+# AppConfig.ready()): handler(survivor, duplicate) -> number of rows moved or combined.
+MERGE_HANDLERS: dict[type, callable] = {}
+# Related rows that stay with the merged record on purpose (audit of the merge itself).
+MERGE_KEEP = {(MergeRecord, "survivor"), (MergeRecord, "duplicate")}
+# Fields copied from the duplicate when the survivor has none.
+MERGE_FILL_FIELDS = (
+    "short_name", "credit_code", "address", "postal_code", "region", "industry", "ownership", "phone", "email",
+    "website", "employees", "relationship_since", *Customer.SENSITIVE_FIELDS,
+)  # fmt: skip
+
+
+def register_merge_handler(model: type, handler) -> None:
+    MERGE_HANDLERS[model] = handler
+
+
+def _merge_spend(survivor: Customer, duplicate: Customer) -> int:
+    """Spend of the same month and category is added to the survivor's; the rest moves."""
+    clashing = SpendRecord.objects.filter(
+        customer=duplicate,
+        month__in=SpendRecord.objects.filter(customer=survivor).values("month"),
+    )
+    combined = 0
+    survivor_rows = {
+        (r.month, r.category): r
+        for r in SpendRecord.objects.filter(customer=survivor, month__in=clashing.values("month")).select_for_update()
+    }
+    for row in clashing.select_for_update():
+        target = survivor_rows.get((row.month, row.category))
+        if target is not None:
+            SpendRecord.objects.filter(pk=target.pk).update(amount=F("amount") + row.amount)
+            row.delete()
+            combined += 1
+    moved = SpendRecord.objects.filter(customer=duplicate).update(customer=survivor)
+    return moved + combined
+
+
+MERGE_HANDLERS[SpendRecord] = _merge_spend
+
+
+def _repoint(model, field_name: str, survivor: Customer, duplicate: Customer) -> int:
+    """Re-point `model.field_name` from the duplicate to the survivor, leaving behind rows that would
+    break a unique constraint or make a row point at the survivor twice."""
+    rows = model._default_manager.filter(**{field_name: duplicate})
+    for constraint in model._meta.constraints:
+        fields = getattr(constraint, "fields", ())
+        if field_name not in fields:
+            continue
+        others = [f for f in fields if f != field_name]
+        clash = model._default_manager.filter(**{field_name: survivor}, **{f: OuterRef(f) for f in others})
+        if constraint.condition is not None:
+            clash = clash.filter(constraint.condition)
+            rows = rows.exclude(Q(constraint.condition) & Q(Exists(clash)))
+        else:
+            rows = rows.exclude(Exists(clash))
+    for other in model._meta.fields:
+        if other.name != field_name and other.is_relation and other.related_model is Customer:
+            rows = rows.exclude(**{other.name: survivor})
+    return rows.update(**{field_name: survivor})
+
+
+def customer_merge(*, survivor: Customer, duplicate: Customer, by: User, reason: str = "") -> MergeRecord:
+    """Merge a duplicate into the survivor. Everything attached to the duplicate moves (contacts,
+    spend, members, visits, children, aliases, assignments and whatever later apps attach); the
+    duplicate stays as a merged record pointing to the survivor and its names become aliases."""
+    if not (by.is_admin_role or by.role == Role.DATA_STEWARD):
+        raise PermissionDenied(_("Only a data steward may merge customers."))
+    if survivor.pk == duplicate.pk:
+        raise ValidationError({"duplicate": [_("A customer cannot be merged into itself.")]})
+    with transaction.atomic():
+        # Lock both rows in a fixed order so two merges of the same pair cannot interleave.
+        locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, duplicate.pk]).order_by("pk")}
+        survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+        for record in (survivor, duplicate):
+            if record.status == Customer.Status.MERGED:
+                raise ValidationError({"duplicate": [_("%(name)s has already been merged.") % {"name": record.name}]})
+        now = timezone.now()
+        AccountManagerAssignment.objects.filter(customer=duplicate, ended_at__isnull=True).update(ended_at=now)
+        if survivor.parent_id == duplicate.pk:
+            survivor.parent_id = duplicate.parent_id
+            Customer.objects.filter(pk=survivor.pk).update(parent_id=duplicate.parent_id)
+        moved: dict[str, int] = {}
+        for relation in Customer._meta.get_fields(include_hidden=True):
+            if not (relation.one_to_many or relation.one_to_one) or not relation.auto_created:
+                continue
+            model, field_name = relation.related_model, relation.field.name
+            if issubclass(model, HistoricalChanges) or (model, field_name) in MERGE_KEEP:
+                continue
+            handler = MERGE_HANDLERS.get(model)
+            count = handler(survivor, duplicate) if handler else _repoint(model, field_name, survivor, duplicate)
+            if count:
+                key = f"{model._meta.label_lower}.{field_name}"
+                moved[key] = moved.get(key, 0) + count
+        for alias in {duplicate.name, duplicate.short_name} - {"", survivor.name}:
+            key = name_key(alias)
+            CustomerAlias.objects.get_or_create(
+                customer=survivor, name=alias,
+                defaults={"source": CustomerAlias.Source.MERGE, "name_core": key.core, "name_region": key.region},
+            )
+        duplicate.status, duplicate.merged_into = Customer.Status.MERGED, survivor
+        duplicate._history_user, duplicate._change_reason = by, _("Merged into %(name)s") % {"name": survivor.name}
+        duplicate.save()
+        filled = [f for f in MERGE_FILL_FIELDS if _blank(getattr(survivor, f)) and not _blank(getattr(duplicate, f))]
+        for field in filled:
+            setattr(survivor, field, getattr(duplicate, field))
+        survivor.members_count = survivor.members.filter(status=GroupMember.Status.ACTIVE).count()
+        survivor._history_user = by
+        survivor._change_reason = _("Merged %(name)s into this customer") % {"name": duplicate.name}
+        survivor.save()
+        customer_refresh_keys(customer=survivor)
+        return MergeRecord.objects.create(survivor=survivor, duplicate=duplicate, merged_by=by, reason=reason, moved=moved)
+
+
+def _blank(value) -> bool:
+    return value is None or value == ""
+
+
+# --- contacts and visits ----------------------------------------------------------------------------------
+
+CONTACT_WRITABLE_FIELDS = (
+    "name", "gender", "birthday", "education", "department", "title", "decision_role", "influence", "attitude",
+    "mobile", "office_phone", "email", "address", "hobbies", "character", "is_key_person", "active_from", "active_to",
+)  # fmt: skip
+
+
+def _validate_contact(contact: Contact) -> None:
+    errors: dict[str, list[str]] = {}
+    contact.name = " ".join((contact.name or "").split())
+    if not contact.name:
+        errors["name"] = [_("Enter the contact's name.")]
+    for field, validator in (("mobile", identifiers.validate_mobile), ("office_phone", identifiers.validate_phone)):
+        try:
+            validator(getattr(contact, field))
+        except ValidationError as exc:
+            errors[field] = exc.messages
+    if contact.active_from and contact.active_to and contact.active_to < contact.active_from:
+        errors["active_to"] = [_("The end date is before the start date.")]
+    if errors:
+        raise ValidationError(errors)
+    contact.mobile_digits = identifiers.phone_digits(contact.mobile)
+    contact.office_phone_digits = identifiers.phone_digits(contact.office_phone)
+
+
+def _require_editable(customer: Customer, by: User) -> None:
+    if not Customer.objects.editable_by(by).filter(pk=customer.pk).exists():
+        raise PermissionDenied(_("You may not change this customer."))
+    if customer.status == Customer.Status.MERGED:
+        raise ValidationError(_("This record has been merged into another customer and can no longer change."))
+
+
+def contact_create(*, customer: Customer, by: User, **fields) -> Contact:
+    _require_editable(customer, by)
+    contact = Contact(customer=customer, **fields)
+    _validate_contact(contact)
+    contact._history_user, contact._change_reason = by, _("Created")
+    contact.save()
+    return contact
+
+
+def contact_update(*, contact: Contact, by: User, reason: str = "", **fields) -> Contact:
+    _require_editable(contact.customer, by)
+    for field, value in fields.items():
+        setattr(contact, field, value)
+    _validate_contact(contact)
+    contact._history_user, contact._change_reason = by, reason
+    contact.save()
+    return contact
+
+
+def visit_create(*, customer: Customer, by: User, contacts: Iterable[Contact] = (), **fields) -> Visit:
+    _require_editable(customer, by)
+    contacts = list(contacts)
+    errors: dict[str, list[str]] = {}
+    if any(c.customer_id != customer.pk for c in contacts):
+        errors["contacts"] = [_("Choose contacts of this customer.")]
+    visited_on = fields.get("visited_on")
+    if visited_on and visited_on > timezone.localdate():
+        errors["visited_on"] = [_("A visit cannot be logged in the future; plan it as the next visit instead.")]
+    next_on = fields.get("next_visit_on")
+    if next_on and visited_on and next_on < visited_on:
+        errors["next_visit_on"] = [_("The next visit must come after this one.")]
+    if not (fields.get("purpose") or "").strip():
+        errors["purpose"] = [_("Say what the visit was for.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        visit = Visit.objects.create(customer=customer, visited_by=by, **fields)
+        visit.contacts.set(contacts)
+    return visit
+
+
+# --- billing feeds (bulk upserts) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    customer_id: int
+    month: date
+    category: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    customer_id: int
+    msisdn: str
+    status: str
+    joined_on: date
+    left_on: date | None
+
+
+def _resolve_feed_customers(ids: set[int]) -> dict[int, int]:
+    """Map customer ids from a feed to the live record (a merged id resolves to its survivor)."""
+    found = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "merged_into_id"))
+    return {pk: (found[pk] or pk) for pk in ids if pk in found}
+
+
+def spend_upsert(*, rows: list[SpendRow]) -> dict[str, int]:
+    """Insert or replace monthly spend facts in one transaction (set-based: one upsert per batch)."""
+    resolved = _resolve_feed_customers({r.customer_id for r in rows})
+    missing = sorted({r.customer_id for r in rows} - set(resolved))
+    if missing:
+        raise ValidationError({"customer": [_("Unknown customer ids: %(ids)s") % {"ids": ", ".join(map(str, missing[:20]))}]})
+    objs = [
+        SpendRecord(customer_id=resolved[r.customer_id], month=r.month, category=r.category, amount=r.amount, updated_at=timezone.now())
+        for r in rows
+    ]
+    with transaction.atomic():
+        SpendRecord.objects.bulk_create(
+            objs, batch_size=2000, update_conflicts=True,
+            unique_fields=["customer", "month", "category"], update_fields=["amount", "updated_at"],
+        )
+    return {"received": len(rows), "customers": len(set(resolved.values()))}
+
+
+def members_upsert(*, rows: list[MemberRow]) -> dict[str, int]:
+    """Insert or update group members and refresh the members count of the customers touched."""
+    resolved = _resolve_feed_customers({r.customer_id for r in rows})
+    missing = sorted({r.customer_id for r in rows} - set(resolved))
+    if missing:
+        raise ValidationError({"customer": [_("Unknown customer ids: %(ids)s") % {"ids": ", ".join(map(str, missing[:20]))}]})
+    now = timezone.now()
+    objs = [
+        GroupMember(customer_id=resolved[r.customer_id], msisdn=r.msisdn, status=r.status, joined_on=r.joined_on,
+                    left_on=r.left_on, updated_at=now)
+        for r in rows
+    ]
+    touched = set(resolved.values())
+    with transaction.atomic():
+        GroupMember.objects.bulk_create(
+            objs, batch_size=2000, update_conflicts=True,
+            unique_fields=["customer", "msisdn"], update_fields=["status", "joined_on", "left_on", "updated_at"],
+        )
+        refresh_member_counts(customer_ids=touched)
+    return {"received": len(rows), "customers": len(touched)}
+
+
+def refresh_member_counts(*, customer_ids: Iterable[int] | None = None) -> int:
+    """Set Customer.members_count from the member facts with one UPDATE ... SET = (subquery)."""
+    active = (
+        GroupMember.objects.filter(customer=OuterRef("pk"), status=GroupMember.Status.ACTIVE)
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    queryset = Customer.objects.all()
+    if customer_ids is not None:
+        queryset = queryset.filter(pk__in=list(customer_ids))
+    return queryset.update(members_count=Coalesce(Subquery(active, output_field=IntegerField()), 0))

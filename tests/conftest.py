@@ -1,0 +1,83 @@
+"""Personas shared by every test module (STYLE.md): an account manager, a teammate, an outsider,
+a supervisor, a call-center agent, a data steward, an analyst, a dispatcher and an admin."""
+
+import pytest
+from django.db import connection
+
+from channels.models import Role
+from tests.customers.factories import TeamFactory, UserFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` are skipped, with the reason, when the database is SQLite."""
+    from django.conf import settings
+
+    if settings.IS_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...); runs in CI's PostgreSQL pass")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(name="金融行业组")
+
+
+@pytest.fixture
+def other_team(db):
+    return TeamFactory(name="政务行业组")
+
+
+@pytest.fixture
+def supervisor(db, team):
+    user = UserFactory(username="sup", role=Role.SUPERVISOR, team=team)
+    team.supervisor = user
+    team.save()
+    return user
+
+
+@pytest.fixture
+def am(db, team, supervisor):
+    return UserFactory(username="am", role=Role.ACCOUNT_MANAGER, team=team)
+
+
+@pytest.fixture
+def teammate(db, team, supervisor):
+    return UserFactory(username="mate", role=Role.ACCOUNT_MANAGER, team=team)
+
+
+@pytest.fixture
+def outsider(db, other_team):
+    return UserFactory(username="outsider", role=Role.ACCOUNT_MANAGER, team=other_team)
+
+
+@pytest.fixture
+def agent(db):
+    return UserFactory(username="agent", role=Role.AGENT)
+
+
+@pytest.fixture
+def steward(db):
+    return UserFactory(username="steward", role=Role.DATA_STEWARD)
+
+
+@pytest.fixture
+def analyst(db):
+    return UserFactory(username="analyst", role=Role.ANALYST)
+
+
+@pytest.fixture
+def dispatcher(db):
+    return UserFactory(username="dispatcher", role=Role.DISPATCHER)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="root", role=Role.ADMIN, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def is_postgres():
+    return connection.vendor == "postgresql"
