@@ -1,5 +1,9 @@
 from django.urls import path
 
+from channels import views
+
 app_name = "channels"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.responsibility_matrix, name="matrix"),
+]

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from channels.models import User
 from customers import identifiers
@@ -14,6 +14,7 @@ from customers.models import (
     Customer,
     CustomerAlias,
     GroupMember,
+    MergeRecord,
     Region,
     SpendCategory,
     SpendRecord,
@@ -222,11 +223,12 @@ class Change:
 HISTORY_WINDOW = 500  # history rows read per model for one page; older changes are in the admin
 
 
-def change_history(customer: Customer, *, limit: int = 50) -> list[Change]:
+def change_history(customer: Customer, *, limit: int = 50, hidden: dict | None = None) -> list[Change]:
     """Changes to the customer (and the records merged into it) and to its contacts, newest first.
 
     Reads a bounded window of history rows per model in one query each and diffs consecutive
-    versions of the same record in memory (simple_history's prev_record would query per row)."""
+    versions of the same record in memory (simple_history's prev_record would query per row).
+    `hidden` maps a model to field names the reader may not see (customers.policy); their changes are left out."""
     ids = [customer.pk, *customer.merged_from.values_list("pk", flat=True)]
     entries: list[Change] = []
     for history, lookup in ((Customer.history, "id__in"), (Contact.history, "customer_id__in")):
@@ -237,17 +239,17 @@ def change_history(customer: Customer, *, limit: int = 50) -> list[Change]:
         )
         older: dict[int, object] = {}
         for record in reversed(records):  # oldest first, so each record meets its predecessor
-            entries.append(_change_entry(record, older.get(record.id)))
+            entries.append(_change_entry(record, older.get(record.id), (hidden or {}).get(record.instance_type, ())))
             older[record.id] = record
     entries.sort(key=lambda e: e.when, reverse=True)
     return entries[:limit]
 
 
-def _change_entry(record, previous) -> Change:
+def _change_entry(record, previous, hidden=()) -> Change:
     model = record.instance_type
     changes: list[tuple[str, object, object]] = []
     if record.history_type == "~" and previous is not None:
-        for change in record.diff_against(previous).changes:
+        for change in record.diff_against(previous, excluded_fields=hidden).changes:
             field = model._meta.get_field(change.field)
             changes.append((str(field.verbose_name), _display(field, change.old), _display(field, change.new)))
     return Change(
@@ -264,3 +266,52 @@ def _display(field, value):
     if field.choices and value not in (None, ""):
         return dict(field.flatchoices).get(value, value)
     return value
+
+
+def related_counts(customer: Customer) -> list[tuple[str, int]]:
+    """What points at a customer, per kind of record (the merge screen shows what will move).
+
+    One COUNT per reverse relation, whatever the number of rows; relations added by later apps
+    (opportunities, orders, tickets) are counted too. Merge records stay with the merged record."""
+    counts = []
+    for relation in Customer._meta.related_objects:
+        if not relation.one_to_many or relation.related_model is MergeRecord:
+            continue
+        n = relation.related_model._default_manager.filter(**{relation.field.name: customer}).count()
+        if n:
+            model = relation.related_model
+            label = model._meta.verbose_name_plural
+            if model is Customer:  # the self relations: subsidiaries and records merged into this one
+                label = f"{label} ({relation.field.verbose_name})"
+            counts.append((str(label), n))
+    return counts
+
+
+def visits_due(*, user: User, within_days: int = 14, limit: int = 20) -> list[tuple[Customer, date]]:
+    """Tiered customers the user serves whose next visit (next_visit_due's rule) falls within
+    `within_days`, overdue first. Two queries over the user's portfolio (not the whole table):
+    the customers with their last visit annotated, and the tier cycles."""
+    last = Visit.objects.filter(customer=OuterRef("pk")).order_by("-visited_on", "-id")
+    customers = (
+        Customer.objects.visible_to(user)
+        .live()
+        .filter(account_manager__isnull=False)
+        .exclude(tier="")
+        .annotate(last_visited_on=Subquery(last.values("visited_on")[:1]),
+                  last_next_visit_on=Subquery(last.values("next_visit_on")[:1]))
+        .only("pk", "name", "short_name", "code", "tier")
+    )  # fmt: skip
+    cycles = dict(TierLevel.objects.values_list("code", "visit_cycle_days"))
+    horizon = date.today() + timedelta(days=within_days)
+    due = []
+    for customer in customers:
+        if customer.last_next_visit_on:
+            when = customer.last_next_visit_on
+        elif customer.last_visited_on:
+            when = customer.last_visited_on + timedelta(days=cycles.get(customer.tier) or 180)
+        else:
+            when = date.today()
+        if when <= horizon:
+            due.append((customer, when))
+    due.sort(key=lambda item: (item[1], item[0].pk))
+    return due[:limit]

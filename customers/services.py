@@ -77,7 +77,7 @@ def _may_override_credit_code(by: User) -> bool:
     return by.is_admin_role or by.role == Role.DATA_STEWARD
 
 
-def _validate_customer(customer: Customer, *, by: User) -> None:
+def validate_customer(customer: Customer, *, by: User) -> None:
     """Field rules that need more than one field or the database. Raises ValidationError(dict)."""
     errors: dict[str, list[str]] = {}
     customer.name = " ".join((customer.name or "").split())
@@ -189,7 +189,7 @@ def customer_create(*, by: User, confirm_not_duplicate: bool = False, reason: st
             raise ValidationError({"account_manager": [_("Only a supervisor can assign a customer to another account manager.")]})
         # Account managers create customers into their own portfolio.
         customer.account_manager = by if by.role in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER) else None
-    _validate_customer(customer, by=by)
+    validate_customer(customer, by=by)
     _check_duplicates(customer, confirm_not_duplicate=confirm_not_duplicate)
     with transaction.atomic():
         customer._history_user = by
@@ -227,7 +227,7 @@ def customer_update(
     before = {f: getattr(customer, f) for f in ("name", "credit_code", "phone")}
     for field, value in fields.items():
         setattr(customer, field, value)
-    _validate_customer(customer, by=by)
+    validate_customer(customer, by=by)
     if any(getattr(customer, f) != v for f, v in before.items()):
         _check_duplicates(customer, confirm_not_duplicate=confirm_not_duplicate)
     with transaction.atomic():
@@ -508,6 +508,11 @@ def _resolve_feed_customers(ids: set[int]) -> dict[int, int]:
     """Map customer ids from a feed to the live record (a merged id resolves to its survivor)."""
     found = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "merged_into_id"))
     return {pk: (found[pk] or pk) for pk in ids if pk in found}
+
+
+def feed_customer_map(ids: set[int]) -> dict[int, int]:
+    """The same mapping for callers that report unknown ids row by row before writing (the feed API)."""
+    return _resolve_feed_customers(ids)
 
 
 def spend_upsert(*, rows: list[SpendRow]) -> dict[str, int]:

@@ -4,6 +4,7 @@ Defaults give a zero-setup developer install (SQLite file, Celery on an embedded
 Production and CI set DATABASE_URL=postgres://... and REDIS_URL=redis://...
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -99,12 +100,17 @@ if not env.str("DATABASE_URL", default=""):
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # the zero-setup SQLite file lives here
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'kam.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # explicit atomic() around business operations
+# Test databases: PostgreSQL ones are copied from a template with a UTF-8 ctype (under "C", pg_trgm
+# finds no trigrams in Chinese text); SQLite ones are files so a Celery worker process can share them.
+DATABASES["default"]["TEST"] = {"TEMPLATE": env.str("DB_TEST_TEMPLATE", default="template0")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Reuse connections (a new one costs 7-10 ms per request) and check them before use.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     # SQLite: wait for the writer instead of failing at once when the worker and web write together.
+    # One file per test process, so parallel runs never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -197,7 +203,19 @@ if SECURE_HTTPS:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- E-mail ---------------------------------------------------------------------------------------
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+MAILERS = {
+    "default": {
+        "BACKEND": env.str(
+            "EMAIL_BACKEND",
+            default="django.core.mail.backends.console.EmailBackend"
+            if DEBUG
+            else "django.core.mail.backends.smtp.EmailBackend",
+        ),
+        "OPTIONS": {"host": env.str("EMAIL_HOST", default="localhost"), "port": env.int("EMAIL_PORT", default=25)}
+        if not DEBUG and not env.str("EMAIL_BACKEND", default="")
+        else {},
+    }
+}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kam@localhost")
 
 # --- API ------------------------------------------------------------------------------------------
@@ -222,6 +240,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Models whose `status` fields have different choices: named enums instead of hash-suffixed ones.
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerStatusEnum": "customers.models.Customer.Status",
+        "MemberStatusEnum": "customers.models.GroupMember.Status",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
@@ -234,7 +257,10 @@ if REDIS_URL:
         "unacked_restore_throttle": 1,
     }
 else:
-    # Embedded broker: messages are files in var/broker, shared by web, worker and beat processes.
+    # Embedded broker: messages are files in var/broker, shared by web, worker and beat processes,
+    # so the zero-setup install still runs a real worker and beat without a Redis server.
+    for _folder in ("queue", "processed"):
+        (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "broker" / "queue"),

@@ -1,11 +1,19 @@
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import IsAuthenticated
 
 from kam.api.views import ObtainTokenView
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Schema and docs need a login (session or token) like the rest of the API.
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api-schema"),
+    # The split view serves its init script from a URL instead of inline, so the strict CSP (script-src 'self')
+    # lets Swagger UI run; its files come from drf-spectacular-sidecar (no CDN on the intranet).
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", permission_classes=[IsAuthenticated]),
+        name="api-docs",
+    ),
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("", include("customers.api.urls")),
 ]

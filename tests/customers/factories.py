@@ -37,6 +37,7 @@ class CustomerFactory(DjangoModelFactory):
 
     class Meta:
         model = models.Customer
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"浙江测试{n:05d}科技有限公司")
     status = models.Customer.Status.ACTIVE

@@ -1,0 +1,50 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from channels import models
+
+
+class ResponsibilityInline(admin.TabularInline):
+    model = models.ChannelResponsibility
+    extra = 0
+
+
+@admin.register(models.ChannelType)
+class ChannelTypeAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "name_en", "sort_order")
+    search_fields = ("code", "name", "name_en")
+    inlines = [ResponsibilityInline]
+
+
+@admin.register(models.Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "industry", "supervisor")
+    list_select_related = ("industry", "supervisor")
+    search_fields = ("name",)
+    autocomplete_fields = ("supervisor",)
+
+
+@admin.register(models.Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ("name", "channel_type", "is_core", "region_code", "is_active")
+    list_filter = ("is_core", "is_active", "channel_type")
+    list_select_related = ("channel_type",)
+    search_fields = ("name",)
+
+
+@admin.register(models.User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "display_name", "role", "team", "channel_type", "is_active")
+    list_filter = ("role", "team", "channel_type", "is_active", "is_staff")
+    list_select_related = ("team", "channel_type")
+    search_fields = ("username", "display_name", "first_name", "last_name", "email", "mobile")
+    autocomplete_fields = ("team", "partner")
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        (_("Organisation"), {"fields": ("display_name", "mobile", "role", "channel_type", "team", "partner", "capacity")}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        (_("Organisation"), {"fields": ("display_name", "role", "channel_type", "team")}),
+    )

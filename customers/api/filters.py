@@ -1,0 +1,50 @@
+"""API FilterSets. The customer filters are the page's CustomerFilterSet, so both follow one set of rules."""
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+
+from customers.filters import CustomerFilterSet
+from customers.models import Contact, GroupMember, SpendRecord, Visit
+
+
+class CustomerApiFilterSet(CustomerFilterSet):
+    search = django_filters.CharFilter(method="filter_search", label=_("Search (same as q)"))
+
+    class Meta(CustomerFilterSet.Meta):
+        fields = [*CustomerFilterSet.Meta.fields, "search"]
+
+
+# API lists are keyset-paginated newest first: the cursor needs one unique, fixed order, so the page's
+# sort parameter would be silently overridden. Leave it out rather than document a parameter that does nothing.
+del CustomerApiFilterSet.base_filters["ordering"]
+
+
+class ByCustomerFilterSet(django_filters.FilterSet):
+    """`customer` as a plain number, not a choice among all customers: a choice field would answer 400
+    for ids that do not exist and 200 for other people's, and so tell which ids exist."""
+
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer id"))
+
+
+class ContactFilterSet(ByCustomerFilterSet):
+    class Meta:
+        model = Contact
+        fields = ["customer"]
+
+
+class VisitFilterSet(ByCustomerFilterSet):
+    class Meta:
+        model = Visit
+        fields = ["customer"]
+
+
+class SpendFilterSet(ByCustomerFilterSet):
+    class Meta:
+        model = SpendRecord
+        fields = ["customer"]
+
+
+class MemberFilterSet(ByCustomerFilterSet):
+    class Meta:
+        model = GroupMember
+        fields = ["customer"]

@@ -1,0 +1,122 @@
+"""Runtime: settings from the environment, deploy checks, Celery reliability and a real worker."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from kam.celery import app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(args, **env):
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_refuses_to_start_with_debug_off_and_no_secret_key():
+    result = _run(["manage.py", "check"], DJANGO_DEBUG="0")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_deploy_check_is_clean_with_production_variables():
+    result = _run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        DJANGO_SECRET_KEY="a-long-random-production-secret-key-" + "x9Q2" * 10,
+        DJANGO_ALLOWED_HOSTS="kam.example.internal",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_celery_is_configured_to_survive_lost_workers():
+    conf = app.conf
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.broker_transport_options["visibility_timeout"] == conf.visibility_timeout == 1800
+    assert conf.result_backend_transport_options["visibility_timeout"] == 1800
+    assert conf.task_time_limit and conf.task_soft_time_limit < conf.task_time_limit
+
+
+def test_broker_is_redis_when_redis_url_is_set_else_embedded():
+    expected = "redis://" if settings.REDIS_URL else "filesystem://"
+    assert app.conf.broker_url.startswith(expected)
+
+
+@pytest.mark.django_db  # Celery's Django fixup runs system checks when it imports task modules
+def test_every_beat_entry_names_a_registered_task():
+    app.loader.import_default_modules()
+    assert settings.CELERY_BEAT_SCHEDULE
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    if connection.vendor == "postgresql":
+        return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    return f"sqlite:///{s['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_process_runs_a_task_enqueued_after_commit(tmp_path):
+    """A real `celery worker` process (Redis broker, or the embedded filesystem broker) picks up a
+    task that was enqueued only once the transaction committed."""
+    from customers.models import Customer, GroupMember
+    from customers.tasks import refresh_member_counts
+
+    customer = Customer.objects.create(name="嘉兴测试有限公司")
+    env = {k: v for k, v in os.environ.items()}
+    env.update(DATABASE_URL=_database_url(), CELERY_TASK_ALWAYS_EAGER="0")
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "kam", "worker", "--pool", "solo", "--loglevel", "INFO",
+         "--without-heartbeat", "--without-mingle", "--without-gossip", "--logfile", str(log)],
+        cwd=ROOT, env=env,
+    )
+    try:
+        with transaction.atomic():
+            GroupMember.objects.create(customer=customer, msisdn="13900000009", joined_on="2025-01-01")
+            refresh_member_counts.delay_on_commit([customer.pk])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if Customer.objects.get(pk=customer.pk).members_count == 1:
+                break
+            time.sleep(0.5)
+        assert Customer.objects.get(pk=customer.pk).members_count == 1, log.read_text() if log.exists() else ""
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+@pytest.mark.django_db
+def test_task_is_not_enqueued_when_the_transaction_rolls_back(django_capture_on_commit_callbacks):
+    from customers.tasks import refresh_member_counts
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        try:
+            with transaction.atomic():
+                refresh_member_counts.delay_on_commit([1])
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+    assert callbacks == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgres_database_has_a_utf8_ctype_so_chinese_trigrams_work():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT datctype FROM pg_database WHERE datname = current_database()")
+        assert "UTF-8" in cursor.fetchone()[0].upper().replace("UTF8", "UTF-8")
+        cursor.execute("SELECT show_trgm('中国移动')")
+        assert cursor.fetchone()[0]
