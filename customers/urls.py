@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import views
+from customers import import_views, views
 
 app_name = "customers"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("merge/", views.customer_merge, name="merge"),
     path("handover/", views.customer_handover, name="handover"),
     path("lookup/", views.caller_lookup, name="lookup"),
+    path("import/", import_views.customer_import, name="import"),
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/contacts/new/", views.contact_form, name="contact-create"),

@@ -11,6 +11,7 @@ NAVIGATION = [
     (_("Customers"), "customers:list", None),
     (_("Caller lookup"), "customers:lookup", {Role.AGENT, Role.DISPATCHER, Role.ADMIN}),
     (_("Duplicates"), "customers:duplicates", {Role.DATA_STEWARD, Role.ADMIN}),
+    (_("Import"), "customers:import", {Role.DATA_STEWARD, Role.ADMIN}),
     (_("Handover"), "customers:handover", {Role.SUPERVISOR, Role.ADMIN}),
     (_("Organisation"), "channels:matrix", None),
 ]

@@ -211,6 +211,7 @@ def test_agent_service_view_leaves_out_every_sensitive_field(world, agent):
 def _writes(world, teammate, am):
     return [
         ("post", "customers/", {"name": "舟山定海渔业有限公司", "confirm_not_duplicate": True}),
+        ("post", "customers/", {"name": 1}),  # refused for the role before the input is even read
         ("patch", f"customers/{world.customer.pk}/", {"employees": 1}),
         ("put", f"customers/{world.customer.pk}/", {"name": "x"}),
         ("post", f"customers/{world.customer.pk}/merge/", {"duplicate": world.spare.pk}),

@@ -85,6 +85,11 @@ def test_docs_page_and_its_script_load_from_this_server_only(am):
     assert "swagger-ui" in html
     assert not re.search(r"(?:src|href)=[\"']?(?:https?:)?//", html), "the page must load nothing from elsewhere"
     assert "<script>" not in html, "inline scripts are blocked by the CSP; the init script must be a URL"
+    style_tags = re.findall(r"<style[^>]*>", html)
+    assert style_tags, "the page's own inline style is expected (it carries the nonce)"
+    for tag in style_tags:
+        nonce = re.search(r'nonce="([^"]+)"', tag)
+        assert nonce and f"'nonce-{nonce.group(1)}'" in page["Content-Security-Policy"], "inline styles need the nonce"
     sources = re.findall(r"<script src=\"([^\"]+)\"", html)
     assert any("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in src for src in sources)
     init = client.get(next(src for src in sources if src.startswith("/api/v1/docs/")).replace("&amp;", "&"))

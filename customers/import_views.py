@@ -1,0 +1,61 @@
+"""The data steward's customer import page: upload → preview (errors, duplicates) → confirm."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from channels.models import Role
+from customers import imports
+
+SESSION_KEY = "customer_import_rows"
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Excel (.xlsx) or CSV file"))
+
+
+@require_http_methods(["GET", "POST"])
+def customer_import(request):
+    user = request.user
+    if not (user.is_admin_role or user.role == Role.DATA_STEWARD):
+        raise Http404
+    form, rows = UploadForm(), None
+    if request.method == "POST" and request.POST.get("action") == "confirm":
+        stored = request.session.get(SESSION_KEY)
+        if not stored:
+            messages.error(request, _("The preview has expired; upload the file again."))
+            return redirect("customers:import")
+        confirmed = {int(v) for v in request.POST.getlist("confirm") if v.isdigit()}
+        try:
+            created = imports.run(rows=stored, by=user, confirmed_lines=confirmed)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            rows = imports.preview(rows=stored, by=user)
+        else:
+            del request.session[SESSION_KEY]
+            messages.success(request, _("%(n)d customers imported.") % {"n": created})
+            return redirect("customers:list")
+    elif request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                parsed = imports.read_rows(form.cleaned_data["file"])
+            except ValidationError as exc:
+                form.add_error("file", exc)
+            else:
+                request.session[SESSION_KEY] = parsed
+                rows = imports.preview(rows=parsed, by=user)
+    context = {
+        "form": form,
+        "rows": rows,
+        "columns": list(imports.COLUMNS),
+        "column_headers": {f: h[0] for f, h in imports.COLUMNS.items()},
+        "has_errors": bool(rows) and any(not r.ok for r in rows),
+        "max_rows": imports.MAX_ROWS,
+    }
+    return render(request, "customers/import.html", context)
