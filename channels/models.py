@@ -151,6 +151,7 @@ class Role(models.TextChoices):
     DATA_STEWARD = "data_steward", _("Data steward")
     ANALYST = "analyst", _("Analyst")
     ADMIN = "admin", _("Administrator")
+    INTEGRATION = "integration", _("System integration (billing feed)")
 
 
 class User(AbstractUser):
@@ -197,6 +198,12 @@ class User(AbstractUser):
     @property
     def is_read_only(self) -> bool:
         return self.role in (Role.ANALYST,) and not self.is_superuser
+
+    @property
+    def may_post_feeds(self) -> bool:
+        """Billing feeds (spend, members) name customers across the whole database: admins and the
+        integration login only."""
+        return self.is_admin_role or self.role == Role.INTEGRATION
 
     @property
     def sees_service_fields_only(self) -> bool:

@@ -22,7 +22,8 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as dt_time, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -37,9 +38,7 @@ from customers.models import (
     Contact,
     Customer,
     GroupMember,
-    SpendCategory,
     SpendRecord,
-    Tier,
     Visit,
 )
 from customers.naming import name_key
@@ -55,24 +54,68 @@ CITIES = [(code, name) for (code, name, _en) in ZHEJIANG]
 CITY_NAMES = dict(CITIES)
 DISTRICTS = {code: districts for (code, _name, _en), districts in ZHEJIANG.items()}
 AREA_CODES = {
-    "330100": "0571", "330200": "0574", "330300": "0577", "330400": "0573", "330500": "0572", "330600": "0575",
-    "330700": "0579", "330800": "0570", "330900": "0580", "331000": "0576", "331100": "0578",
-}  # fmt: skip
+    "330100": "0571",
+    "330200": "0574",
+    "330300": "0577",
+    "330400": "0573",
+    "330500": "0572",
+    "330600": "0575",
+    "330700": "0579",
+    "330800": "0570",
+    "330900": "0580",
+    "331000": "0576",
+    "331100": "0578",
+}
 POSTAL_CODES = {
-    "330100": "310000", "330200": "315000", "330300": "325000", "330400": "314000", "330500": "313000",
-    "330600": "312000", "330700": "321000", "330800": "324000", "330900": "316000", "331000": "318000",
+    "330100": "310000",
+    "330200": "315000",
+    "330300": "325000",
+    "330400": "314000",
+    "330500": "313000",
+    "330600": "312000",
+    "330700": "321000",
+    "330800": "324000",
+    "330900": "316000",
+    "331000": "318000",
     "331100": "323000",
-}  # fmt: skip
+}
 # Share of the province's group customers per city (the economy, roughly).
 CITY_WEIGHTS = {
-    "330100": 22, "330200": 16, "330300": 13, "330400": 8, "330500": 5, "330600": 9, "330700": 10,
-    "330800": 3, "330900": 2, "331000": 8, "331100": 4,
-}  # fmt: skip
+    "330100": 22,
+    "330200": 16,
+    "330300": 13,
+    "330400": 8,
+    "330500": 5,
+    "330600": 9,
+    "330700": 10,
+    "330800": 3,
+    "330900": 2,
+    "331000": 8,
+    "331100": 4,
+}
 BEIJING = "110000"  # national head offices are registered in Beijing
 STREETS = [
-    "文三路", "解放路", "人民路", "中山路", "建设路", "环城北路", "学院路", "新华路", "凤起路", "延安路", "江南大道",
-    "科技园路", "世纪大道", "青年路", "胜利路", "东方路", "湖滨路", "工业园路", "滨江路", "金融街",
-]  # fmt: skip
+    "文三路",
+    "解放路",
+    "人民路",
+    "中山路",
+    "建设路",
+    "环城北路",
+    "学院路",
+    "新华路",
+    "凤起路",
+    "延安路",
+    "江南大道",
+    "科技园路",
+    "世纪大道",
+    "青年路",
+    "胜利路",
+    "东方路",
+    "湖滨路",
+    "工业园路",
+    "滨江路",
+    "金融街",
+]
 
 # --- tiers (DOMAIN.md §1.2 and §6.3) --------------------------------------------------------------------
 
@@ -80,21 +123,33 @@ TIER_COUNTS_PER_3000 = {"A1": 40, "A2": 60, "B1": 200, "B2": 400, "C": 900, "D":
 TIER_ORDER = ["A1", "A2", "B1", "B2", "C", "D"]
 # Average monthly revenue band (RMB) and member band per tier; values are log-normal inside the band.
 REVENUE_BANDS = {
-    "A1": (100_000, 1_500_000), "A2": (30_000, 600_000), "B1": (30_000, 99_999), "B2": (10_000, 29_999),
-    "C": (2_000, 9_999), "D": (200, 1_999),
-}  # fmt: skip
+    "A1": (100_000, 1_500_000),
+    "A2": (30_000, 600_000),
+    "B1": (30_000, 99_999),
+    "B2": (10_000, 29_999),
+    "C": (2_000, 9_999),
+    "D": (200, 1_999),
+}
 MEMBER_BANDS = {"A1": (1000, 8000), "A2": (150, 3000), "B1": (300, 999), "B2": (100, 299), "C": (20, 99), "D": (1, 19)}
 CONTACT_COUNTS = {"A1": (5, 8), "A2": (4, 7), "B1": (3, 5), "B2": (3, 4), "C": (2, 3), "D": (1, 2)}
 VISITS_PER_YEAR = {"A1": (10, 14), "A2": (9, 13), "B1": (3, 5), "B2": (3, 4), "C": (1, 2), "D": (0, 1)}
 VISIT_CYCLE_DAYS = {"A1": 30, "A2": 30, "B1": 90, "B2": 90, "C": 180, "D": 365}
 # Categories a tier typically buys, with base shares of the bill.
 SPEND_MIX = {
-    "A": {"voice": 20, "data": 20, "leased_line": 20, "internet": 10, "value_added": 8, "cloud_idc": 12, "iot": 6,
-          "other": 4},
+    "A": {
+        "voice": 20,
+        "data": 20,
+        "leased_line": 20,
+        "internet": 10,
+        "value_added": 8,
+        "cloud_idc": 12,
+        "iot": 6,
+        "other": 4,
+    },
     "B": {"voice": 30, "data": 25, "leased_line": 15, "internet": 12, "value_added": 8, "cloud_idc": 10},
     "C": {"voice": 40, "data": 35, "internet": 15, "value_added": 10},
     "D": {"voice": 55, "data": 35, "value_added": 10},
-}  # fmt: skip
+}
 TRENDS = [("stable", 70), ("growing", 15), ("declining", 10), ("drop", 5)]
 # Chinese New Year (month, day): that month bills less (DOMAIN.md §6.3 seasonality).
 NEW_YEAR = {2023: 1, 2024: 2, 2025: 1, 2026: 2, 2027: 2, 2028: 1, 2029: 2, 2030: 2, 2031: 1, 2032: 2}
@@ -113,12 +168,30 @@ def tier_counts(total: int) -> dict[str, int]:
 
 # (key, share of groups, team name) — DOMAIN.md §6.3 industry mix.
 INDUSTRY_MIX = [
-    ("gov", 10, "政务"), ("edu", 7, "教育"), ("finance", 3, "金融"), ("health", 4, "医疗卫生"),
-    ("manufacturing", 24, "制造业"), ("retail", 18, "商贸流通"), ("transport", 6, "交通物流"),
-    ("construction", 8, "建筑地产"), ("it", 5, "信息技术"), ("hospitality", 7, "住宿餐饮"), ("other", 8, "综合服务"),
-]  # fmt: skip
-TEAM_INDUSTRY = {"gov": "S", "edu": "P", "finance": "J", "health": "Q", "manufacturing": "C", "retail": "F",
-                 "transport": "G", "construction": "E", "it": "I", "hospitality": "H"}  # fmt: skip
+    ("gov", 10, "政务"),
+    ("edu", 7, "教育"),
+    ("finance", 3, "金融"),
+    ("health", 4, "医疗卫生"),
+    ("manufacturing", 24, "制造业"),
+    ("retail", 18, "商贸流通"),
+    ("transport", 6, "交通物流"),
+    ("construction", 8, "建筑地产"),
+    ("it", 5, "信息技术"),
+    ("hospitality", 7, "住宿餐饮"),
+    ("other", 8, "综合服务"),
+]
+TEAM_INDUSTRY = {
+    "gov": "S",
+    "edu": "P",
+    "finance": "J",
+    "health": "Q",
+    "manufacturing": "C",
+    "retail": "F",
+    "transport": "G",
+    "construction": "E",
+    "it": "I",
+    "hospitality": "H",
+}
 # Strategic (A2) customers are list-based: government, hospitals, universities, banks, SOEs.
 A2_MIX = [("gov", 35), ("edu", 15), ("health", 20), ("finance", 10), ("transport", 10), ("manufacturing", 10)]
 
@@ -128,33 +201,143 @@ TRADE_CHARS = (
 )
 # Industry phrases (行业/经营特点) by GB/T 4754 section.
 PHRASES = {
-    "C": ["机械制造", "电子科技", "纺织", "服饰", "化工", "汽车零部件", "五金制品", "新材料", "电器", "塑业", "食品",
-          "医疗器械", "印染", "轴承", "阀门", "泵业", "光电", "包装", "家具", "卫浴", "制药", "模具", "电机", "线缆"],
-    "F": ["贸易", "商贸", "百货", "超市", "医药连锁", "电器销售", "建材", "进出口", "供应链管理", "粮油", "汽车销售服务"],
+    "C": [
+        "机械制造",
+        "电子科技",
+        "纺织",
+        "服饰",
+        "化工",
+        "汽车零部件",
+        "五金制品",
+        "新材料",
+        "电器",
+        "塑业",
+        "食品",
+        "医疗器械",
+        "印染",
+        "轴承",
+        "阀门",
+        "泵业",
+        "光电",
+        "包装",
+        "家具",
+        "卫浴",
+        "制药",
+        "模具",
+        "电机",
+        "线缆",
+    ],
+    "F": [
+        "贸易",
+        "商贸",
+        "百货",
+        "超市",
+        "医药连锁",
+        "电器销售",
+        "建材",
+        "进出口",
+        "供应链管理",
+        "粮油",
+        "汽车销售服务",
+    ],
     "G": ["物流", "运输", "快递", "港务", "公共交通", "货运代理", "仓储", "航运", "客运"],
     "E": ["建设", "建筑工程", "装饰工程", "市政工程", "园林绿化工程", "安装工程"],
     "K": ["房地产开发", "物业管理", "置业"],
     "I": ["信息技术", "网络科技", "软件", "数据科技", "智能科技", "通信技术", "云计算科技"],
     "H": ["酒店管理", "餐饮管理", "大酒店", "宾馆", "度假村"],
-    "A": ["农业开发", "生态农业", "茶业"], "B": ["矿业"], "D": ["水务", "燃气", "热电"],
-    "L": ["商务咨询", "人力资源", "广告", "会展服务"], "M": ["检测技术", "工程设计", "环境科技"],
-    "N": ["环保科技", "园林管理"], "O": ["家政服务", "汽车维修"], "R": ["文化传媒", "体育发展", "影视"],
+    "A": ["农业开发", "生态农业", "茶业"],
+    "B": ["矿业"],
+    "D": ["水务", "燃气", "热电"],
+    "L": ["商务咨询", "人力资源", "广告", "会展服务"],
+    "M": ["检测技术", "工程设计", "环境科技"],
+    "N": ["环保科技", "园林管理"],
+    "O": ["家政服务", "汽车维修"],
+    "R": ["文化传媒", "体育发展", "影视"],
     "J": ["小额贷款", "融资担保", "投资管理", "保险代理"],
-    "Q": ["医院", "口腔门诊部", "医疗管理", "健康管理"], "P": ["教育科技", "培训学校"],
-}  # fmt: skip
+    "Q": ["医院", "口腔门诊部", "医疗管理", "健康管理"],
+    "P": ["教育科技", "培训学校"],
+}
 OTHER_SECTIONS = ["A", "B", "D", "L", "L", "M", "M", "N", "O", "O", "R", "R"]
 PLACE_WORDS = [
-    "文澜", "求是", "育才", "崇文", "启明", "春晖", "明德", "博文", "树人", "行知", "东方", "星洲", "天长", "胜利", "青蓝",
-    "钱塘", "湖滨", "采荷", "景华", "紫阳", "新安", "云栖", "翠苑", "文晖", "凤凰", "绿城", "丰潭", "金沙", "长河", "嘉禾",
-    "南苑", "北山", "中河", "朝晖", "白鹭", "桃源", "书香", "金桥", "江滨", "双溪",
-]  # fmt: skip
+    "文澜",
+    "求是",
+    "育才",
+    "崇文",
+    "启明",
+    "春晖",
+    "明德",
+    "博文",
+    "树人",
+    "行知",
+    "东方",
+    "星洲",
+    "天长",
+    "胜利",
+    "青蓝",
+    "钱塘",
+    "湖滨",
+    "采荷",
+    "景华",
+    "紫阳",
+    "新安",
+    "云栖",
+    "翠苑",
+    "文晖",
+    "凤凰",
+    "绿城",
+    "丰潭",
+    "金沙",
+    "长河",
+    "嘉禾",
+    "南苑",
+    "北山",
+    "中河",
+    "朝晖",
+    "白鹭",
+    "桃源",
+    "书香",
+    "金桥",
+    "江滨",
+    "双溪",
+]
 BUREAUS = [
-    "财政局", "公安局", "教育局", "卫生健康委员会", "自然资源和规划局", "生态环境局", "住房和城乡建设局", "交通运输局",
-    "农业农村局", "商务局", "文化广电旅游局", "市场监督管理局", "人力资源和社会保障局", "应急管理局", "统计局",
-    "医疗保障局", "民政局", "司法局", "审计局", "水利局", "体育局", "人民政府办公室", "发展和改革委员会", "城市管理局",
-]  # fmt: skip
-CENTRES = ["公共资源交易中心", "疾病预防控制中心", "大数据发展中心", "政务服务中心", "住房公积金管理中心", "急救中心",
-           "社会保险服务中心", "图书馆", "档案馆", "博物馆"]  # fmt: skip
+    "财政局",
+    "公安局",
+    "教育局",
+    "卫生健康委员会",
+    "自然资源和规划局",
+    "生态环境局",
+    "住房和城乡建设局",
+    "交通运输局",
+    "农业农村局",
+    "商务局",
+    "文化广电旅游局",
+    "市场监督管理局",
+    "人力资源和社会保障局",
+    "应急管理局",
+    "统计局",
+    "医疗保障局",
+    "民政局",
+    "司法局",
+    "审计局",
+    "水利局",
+    "体育局",
+    "人民政府办公室",
+    "发展和改革委员会",
+    "城市管理局",
+]
+CENTRES = [
+    "公共资源交易中心",
+    "疾病预防控制中心",
+    "大数据发展中心",
+    "政务服务中心",
+    "住房公积金管理中心",
+    "急救中心",
+    "社会保险服务中心",
+    "图书馆",
+    "档案馆",
+    "博物馆",
+]
 CN_NUMBERS = "一二三四五六七八九十"
 LEGAL_FORMS = [("有限公司", 70), ("股份有限公司", 12), ("有限责任公司", 18)]
 
@@ -173,31 +356,121 @@ GIVEN_CHARS = (
 # Level names follow the branch rule: a branch carries the full name of the legal entity it belongs to
 # ({top}: the head office, {prov}: the provincial company), e.g. 中国工商银行股份有限公司杭州分行.
 GROUPS = [
-    ("icbc", "J", "91", "state", "中国工商银行股份有限公司", "{top}浙江省分行", "{top}{city}分行", "{top}{city}{district}支行"),
-    ("ccb", "J", "91", "state", "中国建设银行股份有限公司", "{top}浙江省分行", "{top}{city}分行", "{top}{city}{district}支行"),
-    ("tax", "S", "11", "government", "国家税务总局", "{top}浙江省税务局", "{top}{city}市税务局",
-     "{top}{city}市{district_full}税务局"),
-    ("abc", "J", "91", "state", "中国农业银行股份有限公司", "{top}浙江省分行", "{top}{city}分行", "{top}{city}{district}支行"),
-    ("boc", "J", "91", "state", "中国银行股份有限公司", "{top}浙江省分行", "{top}{city}分行", "{top}{city}{district}支行"),
-    ("life", "J", "91", "state", "中国人寿保险股份有限公司", "{top}浙江省分公司", "{top}{city}分公司",
-     "{top}{city}{district}支公司"),
+    (
+        "icbc",
+        "J",
+        "91",
+        "state",
+        "中国工商银行股份有限公司",
+        "{top}浙江省分行",
+        "{top}{city}分行",
+        "{top}{city}{district}支行",
+    ),
+    (
+        "ccb",
+        "J",
+        "91",
+        "state",
+        "中国建设银行股份有限公司",
+        "{top}浙江省分行",
+        "{top}{city}分行",
+        "{top}{city}{district}支行",
+    ),
+    (
+        "tax",
+        "S",
+        "11",
+        "government",
+        "国家税务总局",
+        "{top}浙江省税务局",
+        "{top}{city}市税务局",
+        "{top}{city}市{district_full}税务局",
+    ),
+    (
+        "abc",
+        "J",
+        "91",
+        "state",
+        "中国农业银行股份有限公司",
+        "{top}浙江省分行",
+        "{top}{city}分行",
+        "{top}{city}{district}支行",
+    ),
+    (
+        "boc",
+        "J",
+        "91",
+        "state",
+        "中国银行股份有限公司",
+        "{top}浙江省分行",
+        "{top}{city}分行",
+        "{top}{city}{district}支行",
+    ),
+    (
+        "life",
+        "J",
+        "91",
+        "state",
+        "中国人寿保险股份有限公司",
+        "{top}浙江省分公司",
+        "{top}{city}分公司",
+        "{top}{city}{district}支公司",
+    ),
     # The provincial company is a legal entity of its own here; its branches carry its name.
-    ("grid", "D", "91", "state", "国家电网有限公司", "国网浙江省电力有限公司", "{prov}{city}供电公司",
-     "{prov}{city}市{district_full}供电公司"),
-    ("post", "G", "91", "state", "中国邮政集团有限公司", "{top}浙江省分公司", "{top}{city}市分公司",
-     "{top}{city}市{district_full}分公司"),
-    ("sinopec", "B", "91", "state", "中国石油化工股份有限公司", "{top}浙江石油分公司", "{top}浙江{city}石油分公司", None),
-    ("picc", "J", "91", "state", "中国人民财产保险股份有限公司", "{top}浙江省分公司", "{top}{city}市分公司",
-     "{top}{city}市{district_full}支公司"),
-]  # fmt: skip
+    (
+        "grid",
+        "D",
+        "91",
+        "state",
+        "国家电网有限公司",
+        "国网浙江省电力有限公司",
+        "{prov}{city}供电公司",
+        "{prov}{city}市{district_full}供电公司",
+    ),
+    (
+        "post",
+        "G",
+        "91",
+        "state",
+        "中国邮政集团有限公司",
+        "{top}浙江省分公司",
+        "{top}{city}市分公司",
+        "{top}{city}市{district_full}分公司",
+    ),
+    (
+        "sinopec",
+        "B",
+        "91",
+        "state",
+        "中国石油化工股份有限公司",
+        "{top}浙江石油分公司",
+        "{top}浙江{city}石油分公司",
+        None,
+    ),
+    (
+        "picc",
+        "J",
+        "91",
+        "state",
+        "中国人民财产保险股份有限公司",
+        "{top}浙江省分公司",
+        "{top}{city}市分公司",
+        "{top}{city}市{district_full}支公司",
+    ),
+]
 # Short names (简称) of the group's units: the long legal prefix replaced by the common abbreviation.
 GROUP_SHORT = {
-    "icbc": ("中国工商银行股份有限公司", "工行"), "ccb": ("中国建设银行股份有限公司", "建行"), "tax": ("国家税务总局", "税务"),
-    "abc": ("中国农业银行股份有限公司", "农行"), "boc": ("中国银行股份有限公司", "中行"),
-    "life": ("中国人寿保险股份有限公司", "国寿"), "grid": ("国网浙江省电力有限公司", "国网浙江电力"),
-    "post": ("中国邮政集团有限公司", "邮政"), "sinopec": ("中国石油化工股份有限公司", "中石化"),
+    "icbc": ("中国工商银行股份有限公司", "工行"),
+    "ccb": ("中国建设银行股份有限公司", "建行"),
+    "tax": ("国家税务总局", ""),
+    "abc": ("中国农业银行股份有限公司", "农行"),
+    "boc": ("中国银行股份有限公司", "中行"),
+    "life": ("中国人寿保险股份有限公司", "国寿"),
+    "grid": ("国网浙江省电力有限公司", "国网浙江电力"),
+    "post": ("中国邮政集团有限公司", "邮政"),
+    "sinopec": ("中国石油化工股份有限公司", "中石化"),
     "picc": ("中国人民财产保险股份有限公司", "人保财险"),
-}  # fmt: skip
+}
 # The named account managers' hierarchies stay small enough for a 30-80 customer portfolio.
 NAMED_GROUPS = {"icbc": "am_zhang", "ccb": "am_li", "tax": "am_wu"}
 
@@ -349,10 +622,16 @@ class DemoGenerator:
         named: dict[str, User] = {}
         for username, display, role, channel, team_key, superuser in DEMO_LOGINS:
             user = User(
-                username=username, display_name=display, role=role, password=password,
-                channel_type=channels.get(channel), team=teams[team_key][0] if team_key else None,
-                is_staff=superuser, is_superuser=superuser, mobile=self._next_mobile(),
-            )  # fmt: skip
+                username=username,
+                display_name=display,
+                role=role,
+                password=password,
+                channel_type=channels.get(channel),
+                team=teams[team_key][0] if team_key else None,
+                is_staff=superuser,
+                is_superuser=superuser,
+                mobile=self._next_mobile(),
+            )
             named[username] = user
             users.append(user)
         self.pools: dict[str, list[User]] = defaultdict(list)
@@ -364,9 +643,14 @@ class DemoGenerator:
             serial += 1
             prefix = {Role.SUPERVISOR: "sup", Role.PHONE_ACCOUNT_MANAGER: "tam"}.get(role, "am")
             user = User(
-                username=f"{prefix}_{serial:05d}", display_name=self._person_name(), role=role, team=team,
-                channel_type=channels.get(channel), password=make_password(None), mobile=self._next_mobile(),
-            )  # fmt: skip
+                username=f"{prefix}_{serial:05d}",
+                display_name=self._person_name(),
+                role=role,
+                team=team,
+                channel_type=channels.get(channel),
+                password=make_password(None),
+                mobile=self._next_mobile(),
+            )
             users.append(user)
             return user
 
@@ -374,13 +658,19 @@ class DemoGenerator:
             role = Role.PHONE_ACCOUNT_MANAGER if kind == "phone" else Role.ACCOUNT_MANAGER
             channel = "phone_account_manager" if kind == "phone" else "account_manager"
             wanted = n_phone if kind == "phone" else per_kind[kind]
-            members = [u for u in named.values() if u.team is not None and u.team.name == group[0].name and u.role == role]
+            members = [
+                u for u in named.values() if u.team is not None and u.team.name == group[0].name and u.role == role
+            ]
             self.pools[kind].extend(u for u in members if u.username not in NAMED_GROUPS.values())
             for i in range(wanted - len(members)):
-                self.pools[kind].append(background(role, channel, group[(i + len(members)) // AM_PER_TEAM % len(group)]))
+                self.pools[kind].append(
+                    background(role, channel, group[(i + len(members)) // AM_PER_TEAM % len(group)])
+                )
             for team in group:
                 supervisors[id(team)] = (
-                    named["sup_wang"] if team.name == "金融行业组" else background(Role.SUPERVISOR, "account_manager", team)
+                    named["sup_wang"]
+                    if team.name == "金融行业组"
+                    else background(Role.SUPERVISOR, "account_manager", team)
                 )
         User.objects.bulk_create(users, batch_size=BATCH)
         for group in teams.values():
@@ -395,11 +685,16 @@ class DemoGenerator:
         n_partners = max(3, round(3 * self.scale))
         for i in range(n_partners):
             city, city_name = CITIES[i % len(CITIES)]
-            partners.append(Partner(
-                name=self._unique(lambda c=city_name: f"{c[:-1]}{self._trade()}通信服务有限公司"),
-                channel_type=social, is_core=i < n_partners // 2 + 1, region_code=city,
-                industries=["C", "F", "H"], contact_phone=self._next_fixed_line(city),
-            ))  # fmt: skip
+            partners.append(
+                Partner(
+                    name=self._unique(lambda c=city_name: f"{c[:-1]}{self._trade()}通信服务有限公司"),
+                    channel_type=social,
+                    is_core=i < n_partners // 2 + 1,
+                    region_code=city,
+                    industries=["C", "F", "H"],
+                    contact_phone=self._next_fixed_line(city),
+                )
+            )
         if social is not None:
             Partner.objects.bulk_create(partners, batch_size=BATCH)
         self.summary.counts["teams"] = sum(len(g) for g in teams.values())
@@ -432,17 +727,42 @@ class DemoGenerator:
             if hq_tier is None:
                 break
             hq = Plan(top, "", hq_tier, kind, section, BEIJING, None, authority, ownership, group=key)
-            prov = Plan(province.format(top=top), "", take("A2") or "D", kind, section, "330100", "330106", authority,
-                        ownership, parent=hq, depth=1, group=key, strategic=True)  # fmt: skip
+            prov = Plan(
+                province.format(top=top),
+                "",
+                take("A2") or "D",
+                kind,
+                section,
+                "330100",
+                "330106",
+                authority,
+                ownership,
+                parent=hq,
+                depth=1,
+                group=key,
+                strategic=True,
+            )
             plans += [hq, prov]
             cities = CITIES if named and n_cities == len(CITIES) else CITIES[:n_cities]
             for city_code, city_name in cities:
                 tier = take("A2" if section == "S" else "B1")
                 if tier is None:
                     break
-                city = Plan(city_fmt.format(top=top, prov=prov.name, city=city_name[:-1]), "", tier, kind, section, city_code,
-                            DISTRICTS[city_code][0][0], authority, ownership, parent=prov, depth=2, group=key,
-                            strategic=tier == "A2")  # fmt: skip
+                city = Plan(
+                    city_fmt.format(top=top, prov=prov.name, city=city_name[:-1]),
+                    "",
+                    tier,
+                    kind,
+                    section,
+                    city_code,
+                    DISTRICTS[city_code][0][0],
+                    authority,
+                    ownership,
+                    parent=prov,
+                    depth=2,
+                    group=key,
+                    strategic=tier == "A2",
+                )
                 plans.append(city)
                 if district_fmt is None or (named and city_code not in ("330100", "330200")):
                     continue
@@ -450,12 +770,28 @@ class DemoGenerator:
                     tier = take("B2")
                     if tier is None:
                         break
-                    plans.append(Plan(
-                        district_fmt.format(top=top, prov=prov.name, city=city_name[:-1], district=_stem(district_name),
-                                            district_full=district_name),
-                        "", tier, kind, section, city_code, district_code, authority, ownership, parent=city,
-                        depth=3, group=key,
-                    ))  # fmt: skip
+                    plans.append(
+                        Plan(
+                            district_fmt.format(
+                                top=top,
+                                prov=prov.name,
+                                city=city_name[:-1],
+                                district=_stem(district_name),
+                                district_full=district_name,
+                            ),
+                            "",
+                            tier,
+                            kind,
+                            section,
+                            city_code,
+                            district_code,
+                            authority,
+                            ownership,
+                            parent=city,
+                            depth=3,
+                            group=key,
+                        )
+                    )
 
         # 2. Standalone customers in the remaining tier mix; some larger private groups get branches.
         tiers = [t for t in TIER_ORDER for _i in range(budget[t])]
@@ -466,7 +802,9 @@ class DemoGenerator:
         # Branches re-use lower-tier slots: a group's city branches are customers of their own city.
         lower = [p for p in standalone if p.tier in ("B2", "C", "D") and p.authority == "91"]
         self.rng.shuffle(lower)
-        for parent in [p for p in standalone if p.tier in ("A1", "B1") and p.authority == "91" and p.name.endswith("集团有限公司")]:
+        for parent in [
+            p for p in standalone if p.tier in ("A1", "B1") and p.authority == "91" and p.name.endswith("集团有限公司")
+        ]:
             if self.rng.random() > 0.4:
                 continue
             for city_code, city_name in self.rng.sample(CITIES, self.rng.randint(1, 3)):
@@ -505,28 +843,55 @@ class DemoGenerator:
         if nb_ccb:
             pairs.append(("宁波建行", nb_ccb, {}))
         # The operator's own provincial company as a customer, and a sales person's shorthand for it.
-        mobile = Plan("中国移动通信集团浙江有限公司杭州分公司", "浙江移动杭州分公司", "B2", "it", "I", "330100", "330106",
-                      "91", "state")  # fmt: skip
+        mobile = Plan(
+            "中国移动通信集团浙江有限公司杭州分公司",
+            "浙江移动杭州分公司",
+            "B2",
+            "it",
+            "I",
+            "330100",
+            "330106",
+            "91",
+            "state",
+        )
         pairs.append(("中移动杭州分公司", mobile, {}))
-        companies = [p for p in plans if p.tier in ("B1", "B2", "C") and p.parent is None and p.authority == "91"
-                     and p.name.endswith("有限公司") and not p.name.endswith("股份有限公司")]  # fmt: skip
+        companies = [
+            p
+            for p in plans
+            if p.tier in ("B1", "B2", "C")
+            and p.parent is None
+            and p.authority == "91"
+            and p.name.endswith("有限公司")
+            and not p.name.endswith("股份有限公司")
+        ]
         for original in self.rng.sample(companies, min(3, len(companies))):
             variant = original.name.replace("有限公司", "有限责任公司", 1)
             if variant.startswith(original.name[:2]) and self.rng.random() < 0.5:
                 variant = variant[2:]  # the city left out: 恒达科技有限责任公司
             pairs.append((variant, original, {"same_phone": True}))
-        needed = len(pairs) + 1  # + the formal 中国移动 record
-        if len(spare) < needed:
+        # The formal 中国移动 record takes a B2 slot, the informal entries D slots: the tier mix holds.
+        b2 = [p for p in plans if p.tier == "B2" and p.parent is None and not p.group and not p.children]
+        b2 = [p for p in b2 if not any(c.parent is p for c in plans)][:1]
+        if len(spare) < len(pairs) or not b2:
             return
-        slots = spare[-needed:]
-        slot = slots.pop()
-        self._replace(plans, slot, mobile)
+        self._replace(plans, b2[0], mobile)
+        slots = spare[-len(pairs) :]
         for (name, original, options), slot in zip(pairs, slots, strict=True):
             duplicate = Plan(
-                name, "", "", original.kind, original.section, original.city, original.district, original.authority,
-                original.ownership, credit_code=None, duplicate_of=original, status=Customer.Status.PROSPECT,
+                name,
+                "",
+                "",
+                original.kind,
+                original.section,
+                original.city,
+                original.district,
+                original.authority,
+                original.ownership,
+                credit_code=None,
+                duplicate_of=original,
+                status=Customer.Status.PROSPECT,
                 phone_like=original if options.get("same_phone") else None,
-            )  # fmt: skip
+            )
             self.names.add(name)
             self._replace(plans, slot, duplicate)
         self.summary.counts["near-duplicates"] = len(pairs)
@@ -539,7 +904,7 @@ class DemoGenerator:
         code = self.rng.choices(list(CITY_WEIGHTS), weights=list(CITY_WEIGHTS.values()))[0]
         return code, CITY_NAMES[code]
 
-    def _unique(self, make: Callable[[], str]) -> str:
+    def _unique(self, make: Callable[[], str], section: str = "C") -> str:
         for _attempt in range(30):
             name = make()
             if name not in self.names:
@@ -547,7 +912,7 @@ class DemoGenerator:
                 return name
         # Crowded name space (very large provinces): a three-character trade name always fits.
         while True:
-            name = self._company_name("C", self._city()[0], None, tier="D", trade_length=3)[0]
+            name = self._company_name(section, self._city()[0], None, tier="D", trade_length=3)[0]
             if name not in self.names:
                 self.names.add(name)
                 return name
@@ -577,6 +942,8 @@ class DemoGenerator:
         city, city_name = self._city()
         district, district_name = rng.choice(DISTRICTS[city])
         c = city_name[:-1]
+        # A county-level city is named on its own (余姚市, not 宁波市余姚市).
+        local = district_name if district_name.endswith("市") else city_name + district_name
         ownership = Customer.Ownership.PRIVATE
         authority = "91"
         short = ""
@@ -584,48 +951,97 @@ class DemoGenerator:
             section, authority, ownership = "S", "11", Customer.Ownership.GOVERNMENT
             city_level = tier in ("A1", "A2", "B1")
             options = [
-                lambda: f"{city_name}{rng.choice(BUREAUS)}" if city_level else f"{city_name}{district_name}{rng.choice(BUREAUS)}",
-                lambda: f"{city_name}{district_name}{rng.choice(PLACE_WORDS)}街道办事处",
-                lambda: f"{city_name}{rng.choice(CENTRES)}" if city_level else f"{city_name}{district_name}{rng.choice(CENTRES)}",
-            ]  # fmt: skip
+                lambda: f"{city_name}{rng.choice(BUREAUS)}" if city_level else f"{local}{rng.choice(BUREAUS)}",
+                lambda: f"{local}{rng.choice(PLACE_WORDS)}街道办事处",
+                lambda: f"{city_name}{rng.choice(CENTRES)}" if city_level else f"{local}{rng.choice(CENTRES)}",
+            ]
             pick = rng.choices(options, weights=[6, 0 if city_level else 3, 2])[0]
             if pick is options[2]:
                 authority = "12"
-            name = self._unique(pick)
+            name = self._unique(pick, "L")
         elif kind == "edu" and rng.random() < 0.8:
             section, authority, ownership = "P", "12", Customer.Ownership.GOVERNMENT
             if tier in ("A1", "A2", "B1"):
-                name = self._unique(lambda: rng.choice([
-                    f"{c}{rng.choice(PLACE_WORDS)}职业技术学院", f"浙江{rng.choice(PLACE_WORDS)}学院",
-                    f"{city_name}第{rng.choice(CN_NUMBERS)}中学", f"{city_name}{rng.choice(PLACE_WORDS)}高级中学",
-                ]))  # fmt: skip
+                name = self._unique(
+                    lambda: rng.choice(
+                        [
+                            f"{c}{rng.choice(PLACE_WORDS)}职业技术学院",
+                            f"浙江{rng.choice(PLACE_WORDS)}学院",
+                            f"{city_name}第{rng.choice(CN_NUMBERS)}中学",
+                            f"{city_name}{rng.choice(PLACE_WORDS)}高级中学",
+                        ]
+                    ),
+                    "P",
+                )
             else:
-                name = self._unique(lambda: f"{city_name}{district_name}{rng.choice(PLACE_WORDS)}"
-                                            f"{rng.choice(['小学', '中学', '初级中学', '幼儿园', '实验学校'])}")  # fmt: skip
+                name = self._unique(
+                    lambda: (
+                        f"{local}{rng.choice(PLACE_WORDS)}"
+                        f"{rng.choice(['小学', '中学', '初级中学', '幼儿园', '实验学校'])}"
+                    ),
+                    "P",
+                )
         elif kind == "health" and rng.random() < 0.6:
             section, authority, ownership = "Q", "12", Customer.Ownership.GOVERNMENT
             if tier in ("A1", "A2", "B1"):
-                name = self._unique(lambda: rng.choice([
-                    f"{city_name}第{rng.choice(CN_NUMBERS)}人民医院", f"{city_name}中医院", f"{city_name}妇幼保健院",
-                    f"{city_name}中心医院", f"{city_name}{district_name}人民医院",
-                ]))  # fmt: skip
+                name = self._unique(
+                    lambda: rng.choice(
+                        [
+                            f"{city_name}第{rng.choice(CN_NUMBERS)}人民医院",
+                            f"{city_name}中医院",
+                            f"{city_name}妇幼保健院",
+                            f"{city_name}中心医院",
+                            f"{local}人民医院",
+                        ]
+                    ),
+                    "Q",
+                )
             else:
-                name = self._unique(lambda: f"{city_name}{district_name}{rng.choice(PLACE_WORDS)}社区卫生服务中心")
+                name = self._unique(lambda: f"{local}{rng.choice(PLACE_WORDS)}社区卫生服务中心", "Q")
+        elif kind == "finance" and tier in ("A1", "A2", "B1"):
+            # Local banks: 农村商业银行 of a county, 村镇银行 of a town.
+            section, ownership = "J", Customer.Ownership.MIXED
+            stem = _stem(district_name)
+            name = self._unique(
+                lambda: rng.choice(
+                    [
+                        f"浙江{stem}农村商业银行股份有限公司",
+                        f"{c}{stem}{rng.choice(PLACE_WORDS)}村镇银行股份有限公司",
+                    ]
+                ),
+                "J",
+            )
+            short = f"{stem}农商行" if "农村商业银行" in name else ""
         else:
             section = {
-                "edu": "P", "health": "Q", "finance": "J", "manufacturing": "C", "retail": "F", "transport": "G",
-                "construction": rng.choice("EEK"), "it": "I", "hospitality": "H", "other": rng.choice(OTHER_SECTIONS),
-            }[kind]  # fmt: skip
+                "edu": "P",
+                "health": "Q",
+                "finance": "J",
+                "manufacturing": "C",
+                "retail": "F",
+                "transport": "G",
+                "construction": rng.choice("EEK"),
+                "it": "I",
+                "hospitality": "H",
+                "other": rng.choice(OTHER_SECTIONS),
+            }[kind]
             ownership = rng.choices(
-                [Customer.Ownership.PRIVATE, Customer.Ownership.STATE, Customer.Ownership.MIXED,
-                 Customer.Ownership.FOREIGN, Customer.Ownership.HMT, Customer.Ownership.COLLECTIVE],
+                [
+                    Customer.Ownership.PRIVATE,
+                    Customer.Ownership.STATE,
+                    Customer.Ownership.MIXED,
+                    Customer.Ownership.FOREIGN,
+                    Customer.Ownership.HMT,
+                    Customer.Ownership.COLLECTIVE,
+                ],
                 weights=[70, 8, 8, 6, 5, 3],
-            )[0]  # fmt: skip
+            )[0]
             names: list[str] = []
-            name = self._unique(lambda: names.append(self._company_name(section, city, district, tier=tier)) or names[-1][0])
+            name = self._unique(
+                lambda: names.append(self._company_name(section, city, district, tier=tier)) or names[-1][0], section
+            )
             short = next((s for n, s in reversed(names) if n == name), "")
-        return Plan(name, short, tier, kind, section, city, district, authority, ownership,
-                    strategic=tier == "A2")  # fmt: skip
+        return Plan(name, short, tier, kind, section, city, district, authority, ownership, strategic=tier == "A2")
 
     # --- account managers ------------------------------------------------------------------------------
 
@@ -648,12 +1064,21 @@ class DemoGenerator:
         for owner, kind in (("am_zhang", "finance"), ("am_li", "finance"), ("am_wu", "gov")):
             # Their own industry first; small provinces have few banks, so other industries fill up.
             candidates = sorted(
-                (p for p in self.plans if p.parent is None and not p.group and p.tier in ("A2", "B1", "B2", "C")
-                 and p.account_manager is None and not p.duplicate_of),
+                (
+                    p
+                    for p in self.plans
+                    if p.parent is None
+                    and not p.group
+                    and p.tier in ("A2", "B1", "B2", "C")
+                    and p.account_manager is None
+                    and not p.duplicate_of
+                ),
                 key=lambda p, kind=kind: p.kind != kind,
-            )  # fmt: skip
-            top_up = [p for p in candidates if p.tier != "C"][: max(0, NAMED_PORTFOLIO - 8 - named_count[owner])]
-            top_up += [p for p in candidates if p.tier == "C"][:8]
+            )
+            # Small provinces: a smaller portfolio, so the other managers keep customers too.
+            room = min(NAMED_PORTFOLIO, max(15, self.total // 8)) - named_count[owner]
+            top_up = [p for p in candidates if p.tier != "C"][: max(0, room - 8)]
+            top_up += [p for p in candidates if p.tier == "C"][: max(0, room - len(top_up))]
             for plan in top_up:
                 self._assign_tree(plan, owner)
         phone_pool = self.pools["phone"]
@@ -697,9 +1122,13 @@ class DemoGenerator:
         for _i in range(6):
             n, digit = divmod(n, 31)
             body.append(identifiers.USCC_CHARSET[digit])
-        head = "MA" if plan.authority == "91" and self.rng.random() < 0.7 else "".join(self.rng.choices("0123456789", k=2))
+        head = (
+            "MA" if plan.authority == "91" and self.rng.random() < 0.7 else "".join(self.rng.choices("0123456789", k=2))
+        )
         region = plan.city if plan.city != BEIJING else BEIJING
-        return identifiers.make_credit_code(authority=plan.authority, region_code=region, body8=head + "".join(reversed(body)))
+        return identifiers.make_credit_code(
+            authority=plan.authority, region_code=region, body8=head + "".join(reversed(body))
+        )
 
     def _next_fixed_line(self, city: str) -> str:
         self.fixed_line += 1
@@ -734,7 +1163,11 @@ class DemoGenerator:
         plan.phone = source.phone if source is not None and source.phone else self._next_fixed_line(plan.city)
         key = name_key(plan.name)
         tier_ab = plan.tier in ("A1", "A2", "B1", "B2")
-        members = plan.members if self.members_per_customer is None else round(_log_normal_in(rng, *MEMBER_BANDS[plan.tier or "D"]))
+        members = (
+            plan.members
+            if self.members_per_customer is None
+            else round(_log_normal_in(rng, *MEMBER_BANDS[plan.tier or "D"]))
+        )
         employees = max(members, 3) + rng.randint(0, max(3, members // 2))
         district = plan.district or plan.city
         city_name = CITY_NAMES.get(plan.city, "北京市")
@@ -742,17 +1175,26 @@ class DemoGenerator:
         sensitive = {}
         if tier_ab:
             sensitive = {
-                "main_business": f"{plan.short_name or plan.name}主营{PHRASES.get(plan.section, ['综合业务'])[0]}等业务。",
-                "business_needs": rng.choice(["分支机构组网专线扩容", "办公楼宇5G室内覆盖", "云视频会议与移动办公",
-                                              "数据中心灾备与上云", "物联网设备连接管理", "统一通信与云总机"]),
+                "main_business": f"{plan.short_name or plan.name}主营{PHRASES.get(plan.section, ['综合'])[0]}等业务。",
+                "business_needs": rng.choice(
+                    [
+                        "分支机构组网专线扩容",
+                        "办公楼宇5G室内覆盖",
+                        "云视频会议与移动办公",
+                        "数据中心灾备与上云",
+                        "物联网设备连接管理",
+                        "统一通信与云总机",
+                    ]
+                ),
                 "key_purchase_factors": rng.choice(["网络质量与服务响应", "价格与合同期限", "一体化解决方案能力"]),
                 "purchase_decision_process": "信息中心提出需求，分管领导审批，采购部门招标。",
                 "annual_revenue": round(plan.revenue * 12 * rng.uniform(40, 400) / 10_000, 2),
                 "telecom_budget": round(plan.revenue * 12 * rng.uniform(1.0, 1.5) / 10_000, 2),
                 "attitude": rng.choice(list(Customer.Attitude.values)[:4]),
-                "competitor_products": rng.choice(["", "部分分支使用其他运营商宽带", "互联网专线由其他运营商提供",
-                                                   "云服务使用第三方公有云"]),
-            }  # fmt: skip
+                "competitor_products": rng.choice(
+                    ["", "部分分支使用其他运营商宽带", "互联网专线由其他运营商提供", "云服务使用第三方公有云"]
+                ),
+            }
         return Customer(
             name=plan.name,
             short_name=plan.short_name,
@@ -784,19 +1226,29 @@ class DemoGenerator:
             level = [p for p in self.plans if p.depth == depth]
             for chunk in _chunks(level, BATCH):
                 rows = [self._customer_row(p) for p in chunk]
-                bulk_create_with_history(rows, Customer, batch_size=BATCH, default_user=self.admin,
-                                         default_change_reason="演示数据", default_date=self.now)  # fmt: skip
+                bulk_create_with_history(
+                    rows,
+                    Customer,
+                    batch_size=BATCH,
+                    default_user=self.admin,
+                    default_change_reason="演示数据",
+                    default_date=self.now,
+                )
                 for plan, row in zip(chunk, rows, strict=True):
                     plan.pk = row.pk
         assignments = [
             AccountManagerAssignment(
-                customer_id=p.pk, account_manager_id=self.users[p.account_manager].pk,
-                started_at=timezone.make_aware(datetime.combine(
-                    max(p.since or self.today, self.today - timedelta(days=3 * 365)), dt_time(9))),
-                reason="年度客户经理配置", assigned_by=self.admin,
+                customer_id=p.pk,
+                account_manager_id=self.users[p.account_manager].pk,
+                started_at=timezone.make_aware(
+                    datetime.combine(max(p.since or self.today, self.today - timedelta(days=3 * 365)), dt_time(9))
+                ),
+                reason="年度客户经理配置",
+                assigned_by=self.admin,
             )
-            for p in self.plans if p.account_manager
-        ]  # fmt: skip
+            for p in self.plans
+            if p.account_manager
+        ]
         AccountManagerAssignment.objects.bulk_create(assignments, batch_size=BATCH)
         self.summary.counts["account-manager assignments"] = len(assignments)
 
@@ -811,13 +1263,17 @@ class DemoGenerator:
                 by_customer[contact.customer_id].append(contact)
             self.summary.counts["contacts"] += len(contacts)
             self.summary.counts["spend records"] += _load(
-                SpendRecord, ["customer_id", "month", "category", "amount", "updated_at"],
-                (row for p in chunk for row in self._spend(p)), self.now,
-            )  # fmt: skip
+                SpendRecord,
+                ["customer_id", "month", "category", "amount", "updated_at"],
+                (row for p in chunk for row in self._spend(p)),
+                self.now,
+            )
             self.summary.counts["group members"] += _load(
-                GroupMember, ["customer_id", "msisdn", "status", "joined_on", "left_on", "updated_at"],
-                (row for p in chunk for row in self._members(p)), self.now,
-            )  # fmt: skip
+                GroupMember,
+                ["customer_id", "msisdn", "status", "joined_on", "left_on", "updated_at"],
+                (row for p in chunk for row in self._members(p)),
+                self.now,
+            )
             visits: list[tuple[Visit, list[Contact]]] = [v for p in chunk for v in self._visits(p, by_customer[p.pk])]
             Visit.objects.bulk_create([v for v, _c in visits], batch_size=BATCH)
             Visit.contacts.through.objects.bulk_create(
@@ -831,38 +1287,67 @@ class DemoGenerator:
         tier = plan.tier or "D"
         n = self.contacts_per_customer if self.contacts_per_customer is not None else rng.randint(*CONTACT_COUNTS[tier])
         if plan.kind == "gov":
-            titles = [("局长", "领导班子", "decision_maker"), ("办公室主任", "办公室", "influencer"),
-                      ("信息中心主任", "信息中心", "technical"), ("财务科科长", "财务科", "finance"),
-                      ("综合科科员", "综合科", "user"), ("副局长", "领导班子", "decision_maker")]  # fmt: skip
+            titles = [
+                ("局长", "领导班子", "decision_maker"),
+                ("办公室主任", "办公室", "influencer"),
+                ("信息中心主任", "信息中心", "technical"),
+                ("财务科科长", "财务科", "finance"),
+                ("综合科科员", "综合科", "user"),
+                ("副局长", "领导班子", "decision_maker"),
+            ]
         elif plan.section == "J":
-            titles = [("行长", "行领导", "decision_maker"), ("科技部总经理", "金融科技部", "technical"),
-                      ("办公室主任", "办公室", "influencer"), ("财务会计部经理", "财务会计部", "finance"),
-                      ("运营管理部经理", "运营管理部", "user"), ("副行长", "行领导", "decision_maker")]  # fmt: skip
+            titles = [
+                ("行长", "行领导", "decision_maker"),
+                ("科技部总经理", "金融科技部", "technical"),
+                ("办公室主任", "办公室", "influencer"),
+                ("财务会计部经理", "财务会计部", "finance"),
+                ("运营管理部经理", "运营管理部", "user"),
+                ("副行长", "行领导", "decision_maker"),
+            ]
         else:
-            titles = [("总经理", "总经理办公室", "decision_maker"), ("信息部经理", "信息部", "technical"),
-                      ("行政经理", "行政部", "influencer"), ("财务总监", "财务部", "finance"),
-                      ("采购经理", "采购部", "gatekeeper"), ("副总经理", "总经理办公室", "decision_maker"),
-                      ("IT工程师", "信息部", "user"), ("前台主管", "行政部", "user")]  # fmt: skip
+            titles = [
+                ("总经理", "总经理办公室", "decision_maker"),
+                ("信息部经理", "信息部", "technical"),
+                ("行政经理", "行政部", "influencer"),
+                ("财务总监", "财务部", "finance"),
+                ("采购经理", "采购部", "gatekeeper"),
+                ("副总经理", "总经理办公室", "decision_maker"),
+                ("IT工程师", "信息部", "user"),
+                ("前台主管", "行政部", "user"),
+            ]
         contacts = []
         for i in range(n):
             title, department, role = titles[i % len(titles)]
             mobile = self._next_mobile()
-            contacts.append(Contact(
-                customer_id=plan.pk, name=self._person_name(), gender=rng.choice("MF"), title=title,
-                department=department, decision_role=role, is_key_person=i < 2 or role == "decision_maker",
-                influence="high" if role == "decision_maker" else rng.choice(["medium", "low"]),
-                attitude=rng.choice(["supportive", "friendly", "neutral", "neutral", "cool"]),
-                education=rng.choice(["bachelor", "bachelor", "master", "college"]),
-                mobile=mobile, mobile_digits=mobile,
-                office_phone=plan.phone if i == 0 else "", office_phone_digits=identifiers.phone_digits(plan.phone) if i == 0 else "",
-                active_from=plan.since,
-            ))  # fmt: skip
+            contacts.append(
+                Contact(
+                    customer_id=plan.pk,
+                    name=self._person_name(),
+                    gender=rng.choice("MF"),
+                    title=title,
+                    department=department,
+                    decision_role=role,
+                    is_key_person=i < 2 or role == "decision_maker",
+                    influence="high" if role == "decision_maker" else rng.choice(["medium", "low"]),
+                    attitude=rng.choice(["supportive", "friendly", "neutral", "neutral", "cool"]),
+                    education=rng.choice(["bachelor", "bachelor", "master", "college"]),
+                    mobile=mobile,
+                    mobile_digits=mobile,
+                    office_phone=plan.phone if i == 0 else "",
+                    office_phone_digits=identifiers.phone_digits(plan.phone) if i == 0 else "",
+                    active_from=plan.since,
+                )
+            )
         # Key persons change (seed 000): a few left in the past year; their successor holds the title.
         if n >= 2 and plan.since and rng.random() < 0.08:
             left = self.today - timedelta(days=rng.randint(20, 330))
             gone, successor = contacts[0], contacts[1]
             gone.active_to = max(left, gone.active_from or left)
-            successor.title, successor.department, successor.decision_role = gone.title, gone.department, gone.decision_role
+            successor.title, successor.department, successor.decision_role = (
+                gone.title,
+                gone.department,
+                gone.decision_role,
+            )
             successor.is_key_person, successor.active_from = True, gone.active_to + timedelta(days=rng.randint(1, 20))
         return contacts
 
@@ -872,8 +1357,12 @@ class DemoGenerator:
         rng = self.rng
         m = len(self.months)
         trend = plan.trend
-        slope = {"stable": rng.uniform(-0.05, 0.08), "growing": rng.uniform(0.25, 0.8),
-                 "declining": rng.uniform(-0.45, -0.2), "drop": rng.uniform(-0.05, 0.05)}[trend]  # fmt: skip
+        slope = {
+            "stable": rng.uniform(-0.05, 0.08),
+            "growing": rng.uniform(0.25, 0.8),
+            "declining": rng.uniform(-0.45, -0.2),
+            "drop": rng.uniform(-0.05, 0.05),
+        }[trend]
         drop_from = m - rng.randint(1, 3)
         drop_to = rng.uniform(0.2, 0.5)
         mix = SPEND_MIX[(plan.tier or "D")[0]]
@@ -934,21 +1423,40 @@ class DemoGenerator:
             if i == 0:  # the latest visit plans the next one; some of those are already overdue
                 next_on = visited_on + timedelta(days=VISIT_CYCLE_DAYS[tier] + rng.randint(-10, 10))
             visit = Visit(
-                customer_id=plan.pk, visited_on=visited_on, kind=kind, purpose=purpose,
-                outcome=rng.choice(VISIT_OUTCOMES), next_step=rng.choice(NEXT_STEPS), next_visit_on=next_on,
+                customer_id=plan.pk,
+                visited_on=visited_on,
+                kind=kind,
+                purpose=purpose,
+                outcome=rng.choice(VISIT_OUTCOMES),
+                next_step=rng.choice(NEXT_STEPS),
+                next_visit_on=next_on,
                 visited_by=user,
-            )  # fmt: skip
+            )
             yield visit, rng.sample(active, min(len(active), rng.randint(1, 2))) if active else []
 
 
 VISIT_PURPOSES = [
-    "季度例行拜访", "专线扩容需求沟通", "合同续约洽谈", "5G专网方案交流", "满意度回访", "云总机新业务推介", "故障处理回访",
-    "高层互访", "账单核对与费用说明", "年度合作框架沟通", "集团V网成员发展", "物联网卡需求调研",
-]  # fmt: skip
+    "季度例行拜访",
+    "专线扩容需求沟通",
+    "合同续约洽谈",
+    "5G专网方案交流",
+    "满意度回访",
+    "云总机新业务推介",
+    "故障处理回访",
+    "高层互访",
+    "账单核对与费用说明",
+    "年度合作框架沟通",
+    "集团V网成员发展",
+    "物联网卡需求调研",
+]
 VISIT_OUTCOMES = [
-    "客户认可现有服务，提出部分分支网络质量问题。", "客户有扩容意向，需提供报价方案。", "客户对价格较敏感，竞争对手在接触。",
-    "已确认需求，下周提交方案。", "客户信息中心负责人更换，需重新建立关系。", "满意度较高，愿意推荐同行业客户。",
-]  # fmt: skip
+    "客户认可现有服务，提出部分分支网络质量问题。",
+    "客户有扩容意向，需提供报价方案。",
+    "客户对价格较敏感，竞争对手在接触。",
+    "已确认需求，下周提交方案。",
+    "客户信息中心负责人更换，需重新建立关系。",
+    "满意度较高，愿意推荐同行业客户。",
+]
 NEXT_STEPS = ["提交方案与报价", "安排技术交流", "跟进合同审批", "邀请参观体验厅", "协调网络优化", "下季度回访"]
 
 

@@ -8,6 +8,7 @@ import json
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.models import fields_for_model, model_to_dict
 from django.urls import reverse
 from django.utils import timezone
@@ -39,6 +40,10 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, messages)
     else:
         form.add_error(None, exc.messages)
+
+
+def _is_text(model, name: str) -> bool:
+    return isinstance(model._meta.get_field(name), models.TextField)
 
 
 class RegionChoiceField(forms.ModelChoiceField):
@@ -80,7 +85,7 @@ class CustomerForm(forms.Form):
         model_fields = fields_for_model(
             Customer,
             fields=[n for n in names if n != "parent"],
-            widgets={"relationship_since": DATE, **{f: TEXT for f in Customer.SENSITIVE_FIELDS}},
+            widgets={"relationship_since": DATE, **{f: TEXT for f in names if _is_text(Customer, f)}},
             field_classes={"region": RegionChoiceField},
         )
         model_fields["region"].queryset = Region.objects.select_related("parent__parent")

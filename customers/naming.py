@@ -70,8 +70,10 @@ _REGION_STEM = re.compile(rf"^(.{{2,}}?){REGION_SUFFIX_PATTERN}$")
 
 @dataclass(frozen=True)
 class NameKey:
-    core: str
-    region: str
+    """Two names with equal keys name the same organisation unit (stored as Customer.name_core/name_region)."""
+
+    core: str  # trade name + industry: no organisation form, branch or region words, abbreviations expanded
+    region: str  # region words without suffix, sorted, joined with "|" (杭州|西湖); "" when none
 
 
 class _Kind(Enum):
@@ -87,7 +89,6 @@ class _Kind(Enum):
 # When one word belongs to several lists, the first kind here wins (a full name beats an abbreviation
 # inside it, an abbreviation beats a region word it contains).
 _PRIORITY = [_Kind.NAME, _Kind.ABBREVIATION, _Kind.LEGAL, _Kind.BRANCH, _Kind.REGION, _Kind.NATIONAL]
-_REMOVABLE = {_Kind.LEGAL, _Kind.BRANCH, _Kind.REGION, _Kind.NATIONAL}
 _BODY = {_Kind.TEXT, _Kind.NAME}
 
 

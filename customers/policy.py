@@ -20,5 +20,10 @@ def hidden_contact_fields(user: User) -> frozenset[str]:
     return frozenset()
 
 
+def may_see_spend(user: User) -> bool:
+    """Billed spend is finance data: call-center agents do not see it."""
+    return not user.sees_service_fields_only
+
+
 def can_edit(user: User, customer: Customer) -> bool:
     return Customer.objects.editable_by(user).filter(pk=customer.pk).exists()

@@ -83,6 +83,7 @@ def region_with_descendants(code: str) -> list[str]:
 class CallerMatch:
     customer: Customer
     contact: Contact | None
+    is_member: bool = False  # the number is an active group member's mobile
 
 
 def caller_lookup(*, user: User, phone: str) -> list[CallerMatch]:
@@ -101,6 +102,11 @@ def caller_lookup(*, user: User, phone: str) -> list[CallerMatch]:
         matches.setdefault(contact.customer_id, CallerMatch(contact.customer, contact))
     for customer in visible.filter(phone_digits=digits)[:20]:
         matches.setdefault(customer.pk, CallerMatch(customer, None))
+    # A caller may be an employee on the group's plan: an active member number identifies the group.
+    for customer in visible.filter(
+        pk__in=GroupMember.objects.filter(msisdn=digits, status=GroupMember.Status.ACTIVE).values("customer_id")[:20]
+    ):
+        matches.setdefault(customer.pk, CallerMatch(customer, None, is_member=True))
     return list(matches.values())
 
 

@@ -11,6 +11,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -66,7 +67,7 @@ def _field_values(obj, names) -> list[tuple[str, object]]:
         field = obj._meta.get_field(name)
         value = getattr(obj, f"get_{name}_display")() if field.choices else getattr(obj, name)
         if value not in (None, ""):
-            rows.append((str(field.verbose_name), value))
+            rows.append((capfirst(field.verbose_name), value))
     return rows
 
 

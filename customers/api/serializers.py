@@ -120,7 +120,7 @@ class DuplicateSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(source="customer.pk")
     name = serializers.CharField(source="customer.name")
-    score = serializers.FloatField()
+    score = serializers.IntegerField(help_text=_("How alike, 0-100."))
     reasons = serializers.ListField(child=serializers.CharField())
 
 
@@ -208,6 +208,7 @@ class CallerMatchSerializer(serializers.Serializer):
 
     customer = LookupCustomerSerializer()
     contact = LookupContactSerializer(allow_null=True)
+    is_member = serializers.BooleanField(help_text=_("The number is an active mobile on the group's plan."))
     account_manager = StaffSerializer(source="customer.account_manager", allow_null=True)
 
 

@@ -18,7 +18,7 @@ from customers import selectors, services
 from customers.api import filters
 from customers.api import serializers as s
 from customers.models import Contact, Customer, GroupMember, SpendRecord, Visit
-from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields
+from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields, may_see_spend
 from kam.api.exceptions import conflict_response
 from kam.api.permissions import ReadOnlyRolesCannotWrite
 
@@ -220,7 +220,6 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def create(self, request):
         data = validated(s.ContactCreateSerializer, request)
         customer = data.pop("customer")
-        require_editable(request.user, customer)
         data.pop("reason", None)  # a new contact's history says "Created"
         contact = services.contact_create(customer=customer, by=request.user, **data)
         return Response(self.get_serializer(contact).data, status=status.HTTP_201_CREATED)
@@ -261,7 +260,6 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def create(self, request):
         data = validated(s.VisitInputSerializer, request)
         customer = data.pop("customer")
-        require_editable(request.user, customer)
         visit = services.visit_create(customer=customer, by=request.user, contacts=data.pop("contacts", []), **data)
         return Response(self.get_serializer(visit).data, status=status.HTTP_201_CREATED)
 
@@ -269,8 +267,8 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 class FeedViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Billing feeds: a scoped list for people, a validated bulk upsert for the feed login.
 
-    Who may post: admins, and any login holding the model's `add_` permission (give the billing
-    integration's login a group with `customers.add_spendrecord` / `customers.add_groupmember`).
+    Who may post: admins, logins with the integration role, and any login holding the model's `add_`
+    permission (`customers.add_spendrecord` / `customers.add_groupmember`).
     A feed names customers by id across the whole database: the permission is a system-wide grant."""
 
     permission_classes = PERMISSIONS
@@ -281,7 +279,7 @@ class FeedViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self.queryset.model.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
 
     def create(self, request):
-        if not (request.user.is_admin_role or request.user.has_perm(self.post_permission)):
+        if not (request.user.may_post_feeds or request.user.has_perm(self.post_permission)):
             raise PermissionDenied(_("Only the billing feed may post these records."))
         rows = s.validate_feed(request.data, self.row_serializer)
         return Response(self.upsert(rows))
@@ -304,6 +302,11 @@ class SpendViewSet(FeedViewSet):
     filterset_class = filters.SpendFilterSet
     row_serializer = s.SpendRowSerializer
     post_permission = "customers.add_spendrecord"
+
+    def get_queryset(self):
+        if not may_see_spend(self.request.user):
+            return SpendRecord.objects.none()
+        return super().get_queryset()
 
     def upsert(self, rows: list[dict]) -> dict:
         return services.spend_upsert(

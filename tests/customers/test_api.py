@@ -378,6 +378,7 @@ def test_lookup_finds_the_contact_whatever_the_formatting(api, agent, am, dialle
                 "status": "active",
             },
             "contact": {"id": contact.pk, "name": "王建国", "title": "总经理", "mobile": "138-0000-1234"},
+            "is_member": False,
             "account_manager": {"id": am.pk, "name": str(am), "mobile": am.mobile},
         }
     ]
@@ -393,6 +394,7 @@ def test_lookup_finds_a_customer_by_its_main_phone_without_a_contact(api, agent)
             "customer": {"id": customer.pk, "name": customer.name, "code": customer.code, "tier": customer.tier,
                          "status": customer.status},
             "contact": None,
+            "is_member": False,
             "account_manager": None,
         }
     ]  # fmt: skip

@@ -350,3 +350,26 @@ def test_member_upsert_refreshes_members_count_and_unknown_customer_writes_nothi
             services.MemberRow(999999, "13900004444", "active", datetime.date(2025, 1, 1), None),
         ])
     assert not GroupMember.objects.filter(msisdn="13900003333").exists()
+
+
+def test_caller_lookup_recognises_a_group_members_mobile(agent):
+    from customers.selectors import caller_lookup
+
+    customer = CustomerFactory()
+    MemberFactory(customer=customer, msisdn="13912345678")
+    matches = caller_lookup(user=agent, phone="+86 139 1234 5678")
+    assert [(m.customer, m.is_member) for m in matches] == [(customer, True)]
+
+
+def test_agents_do_not_see_spend(agent, steward):
+    from customers.policy import may_see_spend
+
+    assert not may_see_spend(agent) and may_see_spend(steward)
+
+
+def test_only_admins_and_the_integration_login_post_feeds(admin_user, am):
+    from channels.models import Role
+    from tests.customers.factories import UserFactory
+
+    feed = UserFactory(username="billing", role=Role.INTEGRATION)
+    assert feed.may_post_feeds and admin_user.may_post_feeds and not am.may_post_feeds

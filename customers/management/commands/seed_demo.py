@@ -20,19 +20,24 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=3000, help="Number of group customers (default 3000).")
         parser.add_argument("--seed", type=int, default=2026, help="Random seed: the same seed gives the same data.")
         parser.add_argument(
-            "--contacts-per-customer", type=int, default=None,
+            "--contacts-per-customer",
+            type=int,
+            default=None,
             help="Exactly this many contacts per customer (default: 1-8 by tier).",
-        )  # fmt: skip
+        )
         parser.add_argument(
-            "--members-per-customer", type=int, default=None,
+            "--members-per-customer",
+            type=int,
+            default=None,
             help="Exactly this many group members per customer (default: log-normal within the tier's band).",
-        )  # fmt: skip
+        )
         parser.add_argument("--months", type=int, default=24, help="Months of spend history (default 24).")
         parser.add_argument(
-            "--monthly-totals", action="store_true",
+            "--monthly-totals",
+            action="store_true",
             help="One spend row per customer and month (the month's total under the main category) instead of "
-                 "one per category; prospects get spend too. Used by the benchmark.",
-        )  # fmt: skip
+            "one per category; prospects get spend too. Used by the benchmark.",
+        )
 
     def handle(self, *args, **options):
         for option in ("customers", "months"):
@@ -57,8 +62,9 @@ class Command(BaseCommand):
             monthly_totals=options["monthly_totals"],
             progress=(lambda message: self.stdout.write(f"  {message}")) if verbose else (lambda message: None),
         )
-        self.stdout.write(self.style.SUCCESS(_("Demo province created in %(seconds).1f s:") % {
-            "seconds": summary.timings["total"]}))  # fmt: skip
+        self.stdout.write(
+            self.style.SUCCESS(_("Demo province created in %(seconds).1f s:") % {"seconds": summary.timings["total"]})
+        )
         for label, count in summary.counts.items():
             self.stdout.write(f"  {label}: {count:,}")
         self.stdout.write(_("Demo logins (password %(password)s):") % {"password": settings.DEMO_PASSWORD})
