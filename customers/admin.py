@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from customers import models, services
+from customers import models, services, tasks
 from customers.policy import hidden_contact_fields, hidden_customer_fields
 
 
@@ -216,6 +216,15 @@ class CustomerRelationAdmin(ScopedAdminMixin, admin.ModelAdmin):
 class NameAbbreviationAdmin(SimpleHistoryAdmin):
     list_display = ("abbreviation", "full_name", "note")
     search_fields = ("abbreviation", "full_name")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Stored name keys follow the new rule once the change is committed.
+        tasks.refresh_name_keys.delay_on_commit()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        tasks.refresh_name_keys.delay_on_commit()
 
 
 @admin.register(models.Region)

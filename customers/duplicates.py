@@ -139,9 +139,12 @@ def find_duplicates(
         same_code = bool(code) and customer.credit_code == code
         if same_code:
             report(customer, SCORE_CREDIT_CODE, _("Same unified social credit code"))
-        if _is_family(customer, parent):
+        same_key = bool(key.core) and (customer.name_core, customer.name_region) == (key.core, key.region)
+        if _is_family(customer, parent) and not (same_key and customer.parent_id == parent.pk):
+            # Family members are different units of one group, except the same branch entered twice
+            # under one parent (identical name key).
             continue
-        if key.core and (customer.name_core, customer.name_region) == (key.core, key.region):
+        if same_key:
             report(customer, SCORE_SAME_NAME, _same_name_reason())
         elif key.core and customer.name_region == key.region:
             score = name_similarity(key.core, customer.name_core)

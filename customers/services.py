@@ -568,3 +568,26 @@ def refresh_member_counts(*, customer_ids: Iterable[int] | None = None) -> int:
     if customer_ids is not None:
         queryset = queryset.filter(pk__in=list(customer_ids))
     return queryset.update(members_count=Coalesce(Subquery(active, output_field=IntegerField()), 0))
+
+
+def refresh_name_keys(*, batch_size: int = 2000) -> int:
+    """Recompute the stored name keys of every customer and alias after the naming rules changed
+    (a new abbreviation or region). The normaliser is Python, so rows are read in primary-key
+    batches and only changed keys are written back with bulk_update. Returns the rows changed."""
+    changed_total = 0
+    for model in (Customer, CustomerAlias):
+        last_pk = 0
+        while True:
+            batch = list(model.objects.filter(pk__gt=last_pk).order_by("pk").only("pk", "name", "name_core", "name_region")[:batch_size])
+            if not batch:
+                break
+            last_pk = batch[-1].pk
+            changed = []
+            for row in batch:
+                key = name_key(row.name)
+                if (row.name_core, row.name_region) != (key.core, key.region):
+                    row.name_core, row.name_region = key.core, key.region
+                    changed.append(row)
+            model.objects.bulk_update(changed, ["name_core", "name_region"])
+            changed_total += len(changed)
+    return changed_total

@@ -20,6 +20,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def fresh_naming_cache():
+    """Rows rolled back at the end of a test send no signal: clear the naming dictionary cache."""
+    from customers import naming
+
+    naming.clear_cache()
+    yield
+    naming.clear_cache()
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory(name="金融行业组")

@@ -187,7 +187,8 @@ def test_family_member_with_the_same_credit_code_is_still_a_duplicate():
 
     candidates = find_duplicates(name="杭州娃哈哈食品有限公司", credit_code=code, parent=group)
 
-    assert found(candidates) == {company.name: (100, ["Same unified social credit code"])}
+    assert found(candidates)[company.name][0] == 100
+    assert "Same unified social credit code" in found(candidates)[company.name][1]
 
 
 def test_customer_being_renamed_is_not_its_own_duplicate():
@@ -350,3 +351,12 @@ def test_no_probable_duplicates_is_an_empty_list():
     CustomerFactory(name="杭州娃哈哈集团有限公司")
 
     assert probable_duplicate_groups() == []
+
+
+def test_the_same_branch_entered_twice_under_one_parent_is_a_duplicate():
+    head = CustomerFactory(name="中国农业银行股份有限公司浙江省分行", region_id="330000")
+    CustomerFactory(name="中国农业银行股份有限公司杭州分行", region_id="330100", parent=head)
+
+    found = find_duplicates(name="农行杭州分行", parent=head)
+
+    assert [c.customer.name for c in found] == ["中国农业银行股份有限公司杭州分行"]

@@ -120,11 +120,14 @@ def test_named_account_managers_have_a_portfolio_with_a_hierarchy(seeded):
         assert current.count() == Customer.objects.filter(account_manager=user).count()
 
 
-def test_class_d_customers_are_mostly_without_an_account_manager_and_c_go_to_phone_managers(seeded):
+def test_class_d_customers_are_mostly_without_an_account_manager_and_phone_managers_serve_c_and_d(seeded):
     d = Customer.objects.filter(tier="D", parent__isnull=True)
     assert d.filter(account_manager__isnull=True).count() > d.count() * 0.7
-    c = Customer.objects.filter(tier="C", parent__isnull=True, account_manager__isnull=False)
-    assert c.filter(account_manager__role=Role.PHONE_ACCOUNT_MANAGER).count() > c.count() * 0.5
+    phone_served = Customer.objects.filter(account_manager__role=Role.PHONE_ACCOUNT_MANAGER)
+    assert phone_served.filter(tier="C", account_manager__username="tam_zhou").exists()
+    assert set(phone_served.values_list("tier", flat=True)) <= {"C", "D"}
+    ab = Customer.objects.filter(tier__in=["A1", "A2", "B1", "B2"], account_manager__isnull=False)
+    assert not ab.exclude(account_manager__role=Role.ACCOUNT_MANAGER).exists()
 
 
 def test_billed_customers_have_24_months_of_spend_ending_this_month(seeded):
@@ -146,12 +149,10 @@ def test_contacts_members_and_visits_look_like_a_real_province(seeded):
     assert all(1 <= n <= 8 for n in per_customer.values())
     assert Contact.objects.filter(is_key_person=True).values("customer").distinct().count() == SMALL
     assert all(re.fullmatch(r"138\d{8}", m) for m in Contact.objects.values_list("mobile", flat=True))
-    assert all(
-        re.fullmatch(r"0\d{2,3}-8\d{7}", p) for p in Customer.objects.values_list("phone", flat=True)
-    )
-    customer = Customer.objects.filter(tier="A1", parent__isnull=False).first()
-    active = GroupMember.objects.filter(customer=customer, status=GroupMember.Status.ACTIVE).count()
-    assert customer.members_count == active >= 500
+    assert all(re.fullmatch(r"0\d{2,3}-8\d{7}", p) for p in Customer.objects.values_list("phone", flat=True))
+    largest = Customer.objects.order_by("-members_count").first()
+    active = GroupMember.objects.filter(customer=largest, status=GroupMember.Status.ACTIVE).count()
+    assert largest.tier == "A1" and largest.members_count == active >= 1000
     assert Visit.objects.filter(customer__tier__in=["A1", "A2"]).exists()
     assert not Visit.objects.exclude(visited_by__role__in=[Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER]).exists()
 

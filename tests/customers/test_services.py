@@ -373,3 +373,29 @@ def test_only_admins_and_the_integration_login_post_feeds(admin_user, am):
 
     feed = UserFactory(username="billing", role=Role.INTEGRATION)
     assert feed.may_post_feeds and admin_user.may_post_feeds and not am.may_post_feeds
+
+
+def test_a_new_abbreviation_reaches_the_stored_keys_of_existing_customers():
+    from customers import naming
+    from customers.models import NameAbbreviation
+
+    customer = CustomerFactory(name="浙农信杭州分行")
+    NameAbbreviation.objects.create(abbreviation="浙农信", full_name="浙江省农村信用社联合社")
+    naming.clear_cache()
+
+    changed = services.refresh_name_keys()
+
+    customer.refresh_from_db()
+    assert changed >= 1
+    assert customer.name_core == naming.name_key("浙农信杭州分行").core
+    assert services.refresh_name_keys() == 0  # idempotent
+
+
+def test_saving_an_abbreviation_in_admin_enqueues_the_refresh_after_commit(client, admin_user,
+                                                                           django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post(reverse("admin:customers_nameabbreviation_add"), {"abbreviation": "浙农信", "full_name": "浙江农信"})
+    assert len(callbacks) == 1

@@ -132,6 +132,16 @@ def test_list_count_is_capped_and_pages_past_the_cap_are_refused_politely(client
     assert "Narrow the search" in response.context["page_error"]
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"page": "abc"}, {"page": "-1"}, {"page": "99"}, {"tier": "ZZ"}, {"ordering": "password"}, {"industry": "999"},
+     {"region": "nowhere"}, {"account_manager": "x"}, {"is_strategic": "maybe"}],
+)  # fmt: skip
+def test_list_answers_bad_parameters_with_a_page_not_an_error(client, am, mine, params):
+    response = as_user(client, am).get(reverse("customers:list"), params)
+    assert response.status_code == 200
+
+
 def test_list_query_count_does_not_grow_with_rows(client, am, django_assert_max_num_queries):
     client = as_user(client, am)
     CustomerFactory.create_batch(3, account_manager=am)
@@ -561,3 +571,17 @@ def test_language_switch_changes_the_page_to_english(client, am, mine):
     assert response.status_code == 302
     text = page_text(client.get(reverse("customers:list")))
     assert 'lang="en"' in text and "Unknown" in text and "未知" not in text
+
+
+@pytest.mark.parametrize(
+    ("persona", "url_name", "params"),
+    [
+        ("steward", "customers:merge", {"survivor": "abc", "duplicate": "-1", "q": "  "}),
+        ("supervisor", "customers:handover", {"from_user": "abc"}),
+        ("am", "customers:duplicate-check", {"name": "x", "exclude": "abc", "credit_code": "???"}),
+        ("agent", "customers:lookup", {"phone": "abc"}),
+    ],
+)
+def test_tool_pages_answer_bad_parameters_with_a_page_not_an_error(client, request, persona, url_name, params):
+    response = as_user(client, request.getfixturevalue(persona)).get(reverse(url_name), params)
+    assert response.status_code == 200
