@@ -16,13 +16,13 @@ from django.utils.translation import gettext_lazy as _
 
 from channels.models import Role, User
 from customers.models import Contact, Customer, Region, Visit
-from customers.policy import hidden_contact_fields, hidden_customer_fields
-from customers.services import (
-    CONTACT_WRITABLE_FIELDS,
-    CUSTOMER_WRITABLE_FIELDS,
-    _can_assign_account_manager,
-    _may_override_credit_code,
+from customers.policy import (
+    hidden_contact_fields,
+    hidden_customer_fields,
+    may_assign_account_manager,
+    may_override_credit_code,
 )
+from customers.services import CONTACT_WRITABLE_FIELDS, CUSTOMER_WRITABLE_FIELDS
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TEXT = forms.Textarea(attrs={"rows": 3})
@@ -55,9 +55,9 @@ def customer_form_fields(user: User) -> list[str]:
     """The customer fields this user may set, in form order (the services' own rules decide)."""
     hidden = hidden_customer_fields(user)
     names = [f for f in CUSTOMER_WRITABLE_FIELDS if f not in hidden]
-    if not _may_override_credit_code(user):
+    if not may_override_credit_code(user):
         names.remove("credit_code_exception")
-    if not _can_assign_account_manager(user):
+    if not may_assign_account_manager(user):
         names.remove("account_manager")
     return names
 

@@ -9,8 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from channels.models import Role
-from customers import imports
+from customers import imports, policy
 
 SESSION_KEY = "customer_import_rows"
 
@@ -22,7 +21,7 @@ class UploadForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def customer_import(request):
     user = request.user
-    if not (user.is_admin_role or user.role == Role.DATA_STEWARD):
+    if not policy.is_data_steward(user):
         raise Http404
     form, rows = UploadForm(), None
     if request.method == "POST" and request.POST.get("action") == "confirm":

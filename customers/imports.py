@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
 
-from channels.models import Role, User
-from customers import services
+from channels.models import User
+from customers import policy, services
 from customers.duplicates import find_duplicates
 from customers.identifiers import clean_credit_code
 from customers.models import Customer, Industry, Region
@@ -60,7 +60,7 @@ class ImportRow:
 
 
 def _require_steward(by: User) -> None:
-    if not (by.is_admin_role or by.role == Role.DATA_STEWARD):
+    if not policy.is_data_steward(by):
         raise PermissionDenied(_("Only a data steward may import customers."))
 
 

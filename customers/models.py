@@ -189,7 +189,8 @@ class Customer(models.Model):
     name = models.CharField(_("legal name"), max_length=200)
     short_name = models.CharField(_("short name"), max_length=100, blank=True)
     code = models.CharField(_("customer code"), max_length=12, unique=True, null=True, blank=True, editable=False)
-    credit_code = models.CharField(_("unified social credit code"), max_length=18, null=True, blank=True)
+    # NULL, not "", for "none": the partial unique constraint must ignore customers without a code.
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, null=True, blank=True)  # noqa: DJ001
     credit_code_exception = models.CharField(
         _("reason for a non-conforming credit code"), max_length=200, blank=True
     )

@@ -3,7 +3,7 @@
 Row-level visibility is CustomerQuerySet.visible_to; this module decides the columns. Pages, API
 serializers, exports and admin all ask here."""
 
-from channels.models import User
+from channels.models import Role, User
 from customers.models import Contact, Customer
 
 
@@ -18,6 +18,25 @@ def hidden_contact_fields(user: User) -> frozenset[str]:
     if user.sees_service_fields_only:
         return frozenset(Contact.SENSITIVE_FIELDS)
     return frozenset()
+
+
+def may_create_customers(user: User) -> bool:
+    return user.is_admin_role or not (user.is_read_only or user.role in (Role.AGENT, Role.DISPATCHER))
+
+
+def may_assign_account_manager(user: User) -> bool:
+    """Account managers create into their own portfolio; supervisors, stewards and admins assign."""
+    return user.is_admin_role or user.role in (Role.SUPERVISOR, Role.DATA_STEWARD)
+
+
+def may_override_credit_code(user: User) -> bool:
+    """Only data stewards (and admins) keep a non-conforming credit code, with a reason."""
+    return user.is_admin_role or user.role == Role.DATA_STEWARD
+
+
+def is_data_steward(user: User) -> bool:
+    """Merges, imports and the duplicates screen."""
+    return user.is_admin_role or user.role == Role.DATA_STEWARD
 
 
 def may_see_spend(user: User) -> bool:

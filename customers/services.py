@@ -16,7 +16,7 @@ from simple_history.models import HistoricalChanges
 from simple_history.utils import bulk_update_with_history
 
 from channels.models import Role, User
-from customers import identifiers
+from customers import identifiers, policy
 from customers.duplicates import DuplicateCandidate, find_duplicates
 from customers.models import (
     MAX_HIERARCHY_DEPTH,
@@ -69,14 +69,6 @@ def assign_customer_codes(queryset) -> int:
 # --- validation -----------------------------------------------------------------------------------------
 
 
-def _can_assign_account_manager(by: User) -> bool:
-    return by.is_admin_role or by.role in (Role.SUPERVISOR, Role.DATA_STEWARD)
-
-
-def _may_override_credit_code(by: User) -> bool:
-    return by.is_admin_role or by.role == Role.DATA_STEWARD
-
-
 def validate_customer(customer: Customer, *, by: User) -> None:
     """Field rules that need more than one field or the database. Raises ValidationError(dict)."""
     errors: dict[str, list[str]] = {}
@@ -86,8 +78,8 @@ def validate_customer(customer: Customer, *, by: User) -> None:
     customer.credit_code = identifiers.clean_credit_code(customer.credit_code)
     if customer.credit_code:
         problem = identifiers.credit_code_problem(customer.credit_code)
-        if problem and not (customer.credit_code_exception and _may_override_credit_code(by)):
-            if _may_override_credit_code(by):
+        if problem and not (customer.credit_code_exception and policy.may_override_credit_code(by)):
+            if policy.may_override_credit_code(by):
                 problem += " " + _("To keep it anyway, give the reason for the exception.")
             errors.setdefault("credit_code", []).append(problem)
         taken = (
@@ -179,12 +171,12 @@ def customer_create(*, by: User, confirm_not_duplicate: bool = False, reason: st
     unknown = set(fields) - set(CUSTOMER_WRITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not writable: {sorted(unknown)}")
-    if not by.is_admin_role and (by.is_read_only or by.role in (Role.AGENT, Role.DISPATCHER)):
+    if not policy.may_create_customers(by):
         raise PermissionDenied(_("Your role may not create customers."))
     if fields.get("status") == Customer.Status.MERGED:
         raise ValidationError({"status": [_("A customer becomes merged only through a merge.")]})
     customer = Customer(**fields, created_by=by)
-    if not _can_assign_account_manager(by):
+    if not policy.may_assign_account_manager(by):
         if customer.account_manager_id not in (None, by.pk):
             raise ValidationError({"account_manager": [_("Only a supervisor can assign a customer to another account manager.")]})
         # Account managers create customers into their own portfolio.
@@ -222,7 +214,7 @@ def customer_update(
     if fields.get("status") == Customer.Status.MERGED:
         raise ValidationError({"status": [_("A customer becomes merged only through a merge.")]})
     new_manager = fields.pop("account_manager", customer.account_manager)
-    if (new_manager.pk if new_manager else None) != customer.account_manager_id and not _can_assign_account_manager(by):
+    if (new_manager.pk if new_manager else None) != customer.account_manager_id and not policy.may_assign_account_manager(by):
         raise ValidationError({"account_manager": [_("Only a supervisor can move a customer to another account manager.")]})
     before = {f: getattr(customer, f) for f in ("name", "credit_code", "phone")}
     for field, value in fields.items():
@@ -358,7 +350,7 @@ def customer_merge(*, survivor: Customer, duplicate: Customer, by: User, reason:
     """Merge a duplicate into the survivor. Everything attached to the duplicate moves (contacts,
     spend, members, visits, children, aliases, assignments and whatever later apps attach); the
     duplicate stays as a merged record pointing to the survivor and its names become aliases."""
-    if not (by.is_admin_role or by.role == Role.DATA_STEWARD):
+    if not policy.is_data_steward(by):
         raise PermissionDenied(_("Only a data steward may merge customers."))
     if survivor.pk == duplicate.pk:
         raise ValidationError({"duplicate": [_("A customer cannot be merged into itself.")]})

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from channels.models import Role, User
-from customers import duplicates, selectors, services
+from customers import duplicates, policy, selectors, services
 from customers.filters import CustomerFilterSet
 from customers.forms import (
     ACCOUNT_MANAGER_ROLES,
@@ -31,7 +31,7 @@ from customers.forms import (
 )
 from customers.models import Contact, Customer, Region
 from customers.panels import render_panels
-from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields
+from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields, may_see_spend
 from kam.pagination import CappedPaginator
 
 PAGE_SIZE = 25
@@ -39,13 +39,6 @@ PAGE_SIZE = 25
 SORTABLE = ("code", "name", "tier", "members_count")
 
 
-def _may_create(user: User) -> bool:
-    """Mirrors customers.services.customer_create's role check, to show (or 404) the page before any input."""
-    return user.is_admin_role or not (user.is_read_only or user.role in (Role.AGENT, Role.DISPATCHER))
-
-
-def _is_steward(user: User) -> bool:
-    return user.is_admin_role or user.role == Role.DATA_STEWARD
 
 
 def _visible_ids(user: User, customers) -> set[int]:
@@ -123,7 +116,7 @@ def customer_list(request):
         "paginator": paginator,
         "page_error": page_error,
         "sort_links": sort_links,
-        "may_create": _may_create(request.user),
+        "may_create": policy.may_create_customers(request.user),
     }
     template = "customers/_customer_table.html" if request.htmx else "customers/customer_list.html"
     return render(request, template, context)
@@ -157,12 +150,15 @@ def customer_detail(request, pk: int):
         "visits": visits,
         "next_visit_due": due,
         "visit_overdue": due is not None and due < date.today(),
-        "charts": {"spend": selectors.spend_by_month(customer), "members": selectors.members_trend(customer)},
+        "charts": {
+            "spend": selectors.spend_by_month(customer) if may_see_spend(user) else None,
+            "members": selectors.members_trend(customer),
+        },
         "assignments": selectors.assignment_history(customer),
         "changes": selectors.change_history(customer, hidden={Customer: hidden, Contact: hidden_contact}),
         "panels": render_panels(request, customer),
         "can_edit": customer.status != Customer.Status.MERGED and can_edit(user, customer),
-        "is_steward": _is_steward(user),
+        "is_steward": policy.is_data_steward(user),
     }
     return render(request, "customers/customer_detail.html", context)
 
@@ -178,7 +174,7 @@ def _candidate_rows(user, candidates) -> list[dict]:
 @require_http_methods(["GET", "POST"])
 def customer_create(request):
     user = request.user
-    if not _may_create(user):
+    if not policy.may_create_customers(user):
         raise Http404
     candidates = []
     form = CustomerForm(request.POST or None, user=user)
@@ -229,7 +225,7 @@ def customer_edit(request, pk: int):
 def duplicate_check(request):
     """The "check as you type" hint under the name field: a fragment, and no change of state."""
     user = request.user
-    if not _may_create(user):
+    if not policy.may_create_customers(user):
         raise Http404
     name = " ".join(request.GET.get("name", "").split())
     credit_code = request.GET.get("credit_code", "").strip().upper() or None
@@ -309,7 +305,7 @@ def visit_create(request, pk: int):
 
 @require_GET
 def duplicate_groups(request):
-    if not _is_steward(request.user):
+    if not policy.is_data_steward(request.user):
         raise Http404
     groups = duplicates.probable_duplicate_groups()
     return render(request, "customers/duplicates.html", {"groups": groups})
@@ -327,7 +323,7 @@ def _merge_side(user, value) -> Customer | None:
 @require_http_methods(["GET", "POST"])
 def customer_merge(request):
     user = request.user
-    if not _is_steward(user):
+    if not policy.is_data_steward(user):
         raise Http404
     data = request.POST if request.method == "POST" else request.GET
     survivor, duplicate = _merge_side(user, data.get("survivor")), _merge_side(user, data.get("duplicate"))

@@ -3,6 +3,7 @@ a supervisor, a call-center agent, a data steward, an analyst, a dispatcher and 
 
 import pytest
 from django.db import connection
+from django.utils import translation
 
 from channels.models import Role
 from tests.customers.factories import TeamFactory, UserFactory
@@ -18,6 +19,18 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def english_messages(request, settings):
+    """Tests assert on the English msgids. The Chinese default itself is tested by tests marked
+    `chinese` (tests/test_i18n.py, the browser tests), which keep settings.LANGUAGE_CODE."""
+    if "chinese" in request.keywords:
+        yield
+        return
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

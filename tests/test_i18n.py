@@ -27,13 +27,25 @@ def test_compiled_catalogue_is_up_to_date():
 
 
 def test_default_language_is_simplified_chinese():
+    from kam import settings as kam_settings
+
+    assert kam_settings.LANGUAGE_CODE == "zh-hans"
     with translation.override("zh-hans"):
         assert translation.gettext("Customers") != "Customers"
 
 
+@pytest.mark.chinese
 @pytest.mark.django_db
 def test_login_page_is_chinese_by_default_and_english_on_request(client):
     chinese = client.get(reverse("login"))
     english = client.get(reverse("login"), headers={"accept-language": "en"})
     assert "登录" in chinese.content.decode()
     assert "Log in" in english.content.decode()
+
+
+@pytest.mark.chinese
+@pytest.mark.django_db
+def test_language_can_be_switched_on_the_login_page_before_signing_in(client):
+    response = client.post(reverse("set_language"), {"language": "en", "next": reverse("login")})
+    assert response.status_code == 302
+    assert "Log in" in client.get(reverse("login")).content.decode()

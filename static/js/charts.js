@@ -18,7 +18,7 @@
     };
 
     var spend = document.getElementById("spend-chart");
-    if (spend) {
+    if (spend && data.spend) {
       new window.Chart(spend, {
         type: "bar",
         data: {

@@ -24,6 +24,7 @@ def test_every_role_reads_the_matrix(client, request, persona):
     assert client.get(reverse("channels:matrix")).status_code == 200
 
 
+@pytest.mark.chinese
 def test_matrix_shows_each_channel_with_its_classes_and_functions(client, am):
     client.force_login(am)
     response = client.get(reverse("channels:matrix"))

@@ -205,13 +205,16 @@ def test_detail_shows_assignment_and_change_history(client, am, teammate, superv
 def test_agent_sees_no_sensitive_field_anywhere_on_the_page(client, agent, am, mine):
     services.customer_update(customer=mine, by=am, annual_budget=Decimal("888.25"), telecom_budget=Decimal("66.00"))
     ContactFactory(customer=mine, name="钱多", hobbies="高尔夫")
+    SpendFactory(customer=mine, month=datetime.date.today().replace(day=1), amount=Decimal("4321.00"))
     mine.refresh_from_db()
     text = page_text(as_user(client, agent).get(mine.get_absolute_url())).lower()
     assert mine.name in text
-    for hidden in ("888.25", "888", "annual budget", "telecom budget", "数据中心运营", "高尔夫", "hobbies"):
+    for hidden in ("888.25", "888", "annual budget", "telecom budget", "数据中心运营", "高尔夫", "hobbies",
+                   "4321", "4,321", "spend-chart"):  # fmt: skip
         assert hidden not in text, hidden
     text = page_text(as_user(client, am).get(mine.get_absolute_url())).lower()
     assert "888.25" in text and "annual budget" in text and "高尔夫" in text
+    assert "4321" in text and "spend-chart" in text
 
 
 def test_merged_record_shows_a_banner_linking_the_survivor(client, steward, am, mine):
@@ -563,6 +566,7 @@ def test_lookup_does_not_reveal_other_peoples_customers(client, outsider, mine):
 # --- language -------------------------------------------------------------------------------------
 
 
+@pytest.mark.chinese
 def test_language_switch_changes_the_page_to_english(client, am, mine):
     client = as_user(client, am)
     text = page_text(client.get(reverse("customers:list")))

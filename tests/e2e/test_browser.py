@@ -12,7 +12,8 @@ from channels.models import Role
 from customers.models import Customer, Industry, Region, SpendRecord
 from tests.customers.factories import CustomerFactory, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The browser sees the real default language (Chinese), like a user on a fresh install.
+pytestmark = [pytest.mark.browser, pytest.mark.chinese, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def signed_in(watched_page, live_server, am):
     page.goto(f"{live_server.url}/login/")
     page.fill("input[name=username]", "am")
     page.fill("input[name=password]", "pw-123456")
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     expect(page).to_have_url(f"{live_server.url}/")
     return page
 
