@@ -120,3 +120,10 @@ def test_postgres_database_has_a_utf8_ctype_so_chinese_trigrams_work():
         assert "UTF-8" in cursor.fetchone()[0].upper().replace("UTF8", "UTF-8")
         cursor.execute("SELECT show_trgm('中国移动')")
         assert cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
