@@ -73,10 +73,11 @@ ENDPOINTS = [
     Endpoint("api_detail", "API customer detail (account manager)", "am_zhang", "GET", "/api/v1/customers/{customer}/"),
     Endpoint("api_duplicate_check", "API create near-duplicate -> 409 (account manager)", "am_zhang", "POST",
              "/api/v1/customers/", body={"name": "{duplicate_name}"}, expect=409),
-    Endpoint("api_lookup", "API caller lookup (agent)", "agent_chen", "GET", "/api/v1/customers/lookup/?phone={phone_q}"),
+    Endpoint("api_lookup", "API caller lookup (agent)", "agent_chen", "GET",
+             "/api/v1/customers/lookup/?phone={phone_q}"),
     Endpoint("page_list_all", "page /customers/ (steward: all)", "steward_liu", "GET", "/customers/"),
     Endpoint("page_list_am", "page /customers/ (account manager)", "am_zhang", "GET", "/customers/"),
-    Endpoint("page_360", "page /customers/{id}/ 360 (account manager)", "am_zhang", "GET", "/customers/{customer}/"),
+    Endpoint("page_360", "page /customers/{{id}}/ 360 (account manager)", "am_zhang", "GET", "/customers/{customer}/"),
 ]  # fmt: skip
 
 
@@ -122,7 +123,7 @@ def server_env(url: str, var_dir: str) -> dict[str, str]:
         DJANGO_ALLOWED_HOSTS="127.0.0.1,testserver",
         STATICFILES_BACKEND="django.contrib.staticfiles.storage.StaticFilesStorage",
         KAM_VAR_DIR=var_dir,
-        LOG_LEVEL="WARNING",
+        LOG_LEVEL="ERROR",  # 409s are expected; keep the output readable
     )
     return env
 
@@ -141,7 +142,8 @@ def prepare(size: int, url: str, env: dict[str, str], reuse: bool) -> float | No
         return None
     print(f"[{size}] creating database {name}")
     pg_admin(url, f'DROP DATABASE IF EXISTS "{name}"')
-    pg_admin(url, f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0")
+    pg_admin(url, f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' "
+                  "TEMPLATE template0")  # the trigram search needs a UTF-8 ctype
     run([PYTHON, "manage.py", "migrate", "-v0"], env)
     print(f"[{size}] seeding")
     seconds = run(
@@ -203,14 +205,15 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
          f"127.0.0.1:{port}", "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2).read()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=10).read()
             return server
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.3)
+        except OSError:  # refused while booting, or a timeout
+            time.sleep(0.5)
     server.terminate()
+    server.wait(timeout=30)
     raise RuntimeError("gunicorn did not start")
 
 
@@ -260,7 +263,9 @@ def measure(base: str, values: dict[str, str], password: str, requests: int, war
     sessions: dict[str, Session] = {}
     results = {}
     for endpoint in ENDPOINTS:
-        session = sessions.get(endpoint.user) or sessions.setdefault(endpoint.user, Session(base, endpoint.user, password))
+        if endpoint.user not in sessions:
+            sessions[endpoint.user] = Session(base, endpoint.user, password)
+        session = sessions[endpoint.user]
         path, body, _label = fill(endpoint, values)
         statuses, times = [], []
         for i in range(warmup + requests):
@@ -274,8 +279,8 @@ def measure(base: str, values: dict[str, str], password: str, requests: int, war
             "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
             "statuses": sorted(set(statuses)),
         }
-        print(f"    {endpoint.key:<20} p50 {results[endpoint.key]['p50']:7.1f} ms  p95 {results[endpoint.key]['p95']:7.1f} ms"
-              f"  {results[endpoint.key]['statuses']}")  # fmt: skip
+        row = results[endpoint.key]
+        print(f"    {endpoint.key:<20} p50 {row['p50']:7.1f} ms  p95 {row['p95']:7.1f} ms  {row['statuses']}")
     return results
 
 
@@ -340,7 +345,9 @@ def report(sizes: list[int], runs: dict[int, dict]) -> tuple[str, bool]:
         "",
         "Seeding (benchmark profile): "
         + ", ".join(
-            f"{size:,} customers {runs[size]['seed_seconds']:.0f} s" if runs[size]["seed_seconds"] else f"{size:,}: reused"
+            f"{size:,} customers {runs[size]['seed_seconds']:.0f} s"
+            if runs[size]["seed_seconds"]
+            else f"{size:,}: reused database"
             for size in sizes
         ),
         "",
@@ -400,7 +407,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", default="10000,100000", help="comma-separated sizes (default 10000,100000)")
     parser.add_argument("--requests", type=int, default=60, help="timed requests per endpoint (default 60)")
-    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=10, help="untimed requests first (both workers warm)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432"),
                         help="server to create kam_bench_<size> databases on")  # fmt: skip
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded kam_bench_<size> database")
@@ -415,6 +422,7 @@ def main() -> int:
     password = os.environ.get("DEMO_PASSWORD", "kam-demo-2026")
     runs: dict[int, dict] = {}
     with tempfile.TemporaryDirectory(prefix="kam-bench-") as var_dir:
+        os.makedirs(os.path.join(var_dir, "staticfiles"))  # whitenoise wants STATIC_ROOT to exist
         for size in sizes:
             url = f"{args.database_url.rstrip('/')}/kam_bench_{size}"
             env = server_env(url, var_dir)
@@ -423,6 +431,7 @@ def main() -> int:
             port = free_port()
             server = start_server(env, port)
             try:
+                Session(f"http://127.0.0.1:{port}", "am_zhang", password)  # both workers up and loaded
                 print(f"[{size}] measuring {args.requests} requests per endpoint")
                 http_results = measure(f"http://127.0.0.1:{port}", values, password, args.requests, args.warmup)
             finally:

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_create_with_history
 
 from channels.models import ChannelType, Partner, Role, Team, User
@@ -530,7 +531,7 @@ class Plan:
 
 @dataclass
 class Summary:
-    counts: Counter = field(default_factory=Counter)
+    counts: Counter = field(default_factory=Counter)  # keyed by translatable labels (lazy strings)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -697,9 +698,9 @@ class DemoGenerator:
             )
         if social is not None:
             Partner.objects.bulk_create(partners, batch_size=BATCH)
-        self.summary.counts["teams"] = sum(len(g) for g in teams.values())
-        self.summary.counts["users"] = len(users)
-        self.summary.counts["partners"] = len(partners) if social is not None else 0
+        self.summary.counts[Team._meta.verbose_name_plural] = sum(len(g) for g in teams.values())
+        self.summary.counts[User._meta.verbose_name_plural] = len(users)
+        self.summary.counts[Partner._meta.verbose_name_plural] = len(partners) if social is not None else 0
 
     # --- customers: plan --------------------------------------------------------------------------------
 
@@ -828,7 +829,7 @@ class DemoGenerator:
                 plan.short_name = plan.name.replace(long, short, 1) if plan.name != long else ""
             self.names.add(plan.name)
         self.plans = plans
-        self.summary.counts["customers"] = len(plans)
+        self.summary.counts[Customer._meta.verbose_name_plural] = len(plans)
 
     def _plan_duplicates(self, plans: list[Plan]) -> None:
         """Replace a few D-tier standalone slots (the total stays exact) with informal re-entries."""
@@ -894,7 +895,7 @@ class DemoGenerator:
             )
             self.names.add(name)
             self._replace(plans, slot, duplicate)
-        self.summary.counts["near-duplicates"] = len(pairs)
+        self.summary.counts[_("deliberate near-duplicates")] = len(pairs)
 
     @staticmethod
     def _replace(plans: list[Plan], old: Plan, new: Plan) -> None:
@@ -1054,7 +1055,8 @@ class DemoGenerator:
         for plan in self.plans:
             if plan.parent is not None:
                 plan.parent.children.append(plan)
-        self.summary.counts["groups with subsidiaries"] = sum(1 for p in self.plans if p.parent is None and p.children)
+        groups = sum(1 for p in self.plans if p.parent is None and p.children)
+        self.summary.counts[_("groups with subsidiaries")] = groups
         named_count: Counter = Counter()
         for plan in self.plans:
             owner = NAMED_GROUPS.get(plan.group)
@@ -1250,7 +1252,7 @@ class DemoGenerator:
             if p.account_manager
         ]
         AccountManagerAssignment.objects.bulk_create(assignments, batch_size=BATCH)
-        self.summary.counts["account-manager assignments"] = len(assignments)
+        self.summary.counts[AccountManagerAssignment._meta.verbose_name_plural] = len(assignments)
 
     # --- contacts, spend, members, visits ----------------------------------------------------------------
 
@@ -1261,14 +1263,14 @@ class DemoGenerator:
             by_customer: dict[int, list[Contact]] = defaultdict(list)
             for contact in contacts:
                 by_customer[contact.customer_id].append(contact)
-            self.summary.counts["contacts"] += len(contacts)
-            self.summary.counts["spend records"] += _load(
+            self.summary.counts[Contact._meta.verbose_name_plural] += len(contacts)
+            self.summary.counts[SpendRecord._meta.verbose_name_plural] += _load(
                 SpendRecord,
                 ["customer_id", "month", "category", "amount", "updated_at"],
                 (row for p in chunk for row in self._spend(p)),
                 self.now,
             )
-            self.summary.counts["group members"] += _load(
+            self.summary.counts[GroupMember._meta.verbose_name_plural] += _load(
                 GroupMember,
                 ["customer_id", "msisdn", "status", "joined_on", "left_on", "updated_at"],
                 (row for p in chunk for row in self._members(p)),
@@ -1280,7 +1282,7 @@ class DemoGenerator:
                 [Visit.contacts.through(visit_id=v.pk, contact_id=c.pk) for v, met in visits for c in met],
                 batch_size=BATCH,
             )
-            self.summary.counts["visits"] += len(visits)
+            self.summary.counts[Visit._meta.verbose_name_plural] += len(visits)
 
     def _contacts(self, plan: Plan) -> list[Contact]:
         rng = self.rng
