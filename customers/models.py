@@ -415,7 +415,7 @@ class Contact(models.Model):
         LOW = "low", _("Low")
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="contacts", verbose_name=_("customer"))
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     education = models.CharField(_("education"), max_length=12, choices=Education.choices, blank=True)
