@@ -117,3 +117,44 @@ def load(apps, schema_editor):
         TierLevel.objects.update_or_create(
             code=code, defaults={"name": name, "name_en": name_en, "visit_cycle_days": days, "sort_order": order}
         )
+
+
+# Tier bands (DOMAIN.md §1.2): tier, min monthly revenue, alt members, alt revenue, strategic only,
+# expected annual retention (LTV).
+TIER_BANDS = [
+    ("A1", 100000, 1000, 50000, False, "0.970"),
+    ("A2", 30000, None, None, True, "0.970"),
+    ("B1", 30000, None, None, False, "0.930"),
+    ("B2", 10000, None, None, False, "0.900"),
+    ("C", 2000, None, None, False, "0.850"),
+    ("D", 0, None, None, False, "0.750"),
+]
+
+# Value score factors and weights (DOMAIN.md §1.2 rule 5): code, name, English name, weight, description.
+VALUE_FACTORS = [
+    ("revenue", "收入贡献", "Revenue", 40, "近 N 个账期月均收入在全部客户中的百分位"),
+    ("members", "成员规模", "Members", 15, "在网集团成员数的百分位"),
+    ("breadth", "产品宽度", "Product breadth", 15, "近 N 个账期有收入的业务类别数"),
+    ("growth", "收入增长", "Growth", 10, "近 N 个账期与前 N 个账期月均收入之比"),
+    ("industry", "行业重要性", "Industry importance", 10, "行业（GB/T 4754 门类）的重要性评分"),
+    ("tenure", "合作年限", "Tenure", 5, "入网年限，满 10 年计满分"),
+    ("payment", "缴费表现", "Payment behaviour", 5, "无欠费数据时按中性计 50%"),
+]
+
+
+def load_segmentation_defaults(apps, schema_editor):
+    TierPolicy = apps.get_model("customers", "TierPolicy")
+    TierBand = apps.get_model("customers", "TierBand")
+    ValueFactor = apps.get_model("customers", "ValueFactor")
+    if not TierPolicy.objects.exists():
+        TierPolicy.objects.create()
+    for tier, revenue, members, alt_revenue, strategic, retention in TIER_BANDS:
+        TierBand.objects.get_or_create(
+            tier=tier,
+            defaults={"min_revenue": revenue, "min_members": members, "alt_min_revenue": alt_revenue,
+                      "strategic_only": strategic, "annual_retention": retention},
+        )  # fmt: skip
+    for code, name, name_en, weight, description in VALUE_FACTORS:
+        ValueFactor.objects.get_or_create(
+            code=code, defaults={"name": name, "name_en": name_en, "weight": weight, "description": description}
+        )

@@ -247,6 +247,28 @@ class Customer(models.Model):
     name_region = models.CharField(_("region words in the name"), max_length=100, blank=True, editable=False)
     phone_digits = models.CharField(_("main phone (digits)"), max_length=20, blank=True, editable=False)
 
+    # Segmentation (issue 3), maintained by customers.tiering: the published tier above is what
+    # everyone sees; these explain it and carry the evaluation's state between runs.
+    tier_changed_at = models.DateTimeField(_("tier changed"), null=True, blank=True, editable=False)
+    tier_reason = models.CharField(_("why this tier"), max_length=300, blank=True, editable=False)
+    tier_computed = models.CharField(
+        _("tier by the rules"), max_length=2, choices=Tier.choices, blank=True, editable=False,
+        help_text=_("What the latest evaluation computed; published on the schedule."),
+    )
+    tier_below_count = models.PositiveSmallIntegerField(_("evaluations below the band"), default=0, editable=False)
+    service_tier = models.CharField(
+        _("service tier"), max_length=2, choices=Tier.choices, blank=True, editable=False,
+        help_text=_("The tier served: a subsidiary inherits max(own tier, parent's tier − 1)."),
+    )
+    avg_monthly_revenue = models.DecimalField(
+        _("average monthly revenue (RMB)"), max_digits=14, decimal_places=2, null=True, blank=True, editable=False
+    )
+    value_score = models.PositiveSmallIntegerField(_("value score"), null=True, blank=True, editable=False)
+    value_factors = models.JSONField(_("value score by factor"), default=dict, blank=True, editable=False)
+    lifetime_value = models.DecimalField(
+        _("lifetime value estimate (RMB)"), max_digits=16, decimal_places=2, null=True, blank=True, editable=False
+    )
+
     is_demo = models.BooleanField(_("demo record"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -254,7 +276,12 @@ class Customer(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )
 
-    history = HistoricalRecords(excluded_fields=["updated_at", "name_core", "name_region", "phone_digits"])
+    history = HistoricalRecords(
+        excluded_fields=[
+            "updated_at", "name_core", "name_region", "phone_digits", "tier_computed", "tier_below_count",
+            "avg_monthly_revenue", "value_score", "value_factors", "lifetime_value", "service_tier",
+        ]
+    )  # fmt: skip
     objects = CustomerQuerySet.as_manager()
 
     class Meta:
@@ -289,6 +316,8 @@ class Customer(models.Model):
             models.Index(fields=["status", "-id"], name="cust_status_id_idx"),
             models.Index(fields=["industry", "-id"], name="cust_industry_id_idx"),
             models.Index(fields=["region", "-id"], name="cust_region_id_idx"),
+            # value ranking and segment filters on value
+            models.Index(fields=["value_score", "-id"], name="cust_value_id_idx"),
             # exact lookups: credit code search, caller lookup by main phone, duplicate blocking
             models.Index(fields=["credit_code"], name="cust_credit_code_idx"),
             models.Index(fields=["phone_digits"], name="cust_phone_digits_idx"),
