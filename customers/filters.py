@@ -3,7 +3,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from channels.models import Role, User
+from channels.models import Role, Team, User
 from customers.models import Customer, Industry, Tier
 from customers.selectors import customer_search, region_with_descendants
 
@@ -25,6 +25,9 @@ class CustomerFilterSet(django_filters.FilterSet):
         ),
         label=_("Account manager"),
     )
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.all(), field_name="account_manager__team", label=_("Team")
+    )
     no_account_manager = django_filters.BooleanFilter(
         field_name="account_manager", lookup_expr="isnull", label=_("Without account manager")
     )
@@ -32,9 +35,10 @@ class CustomerFilterSet(django_filters.FilterSet):
     parent = django_filters.NumberFilter(field_name="parent", label=_("Subsidiaries of (customer id)"))
     ordering = django_filters.OrderingFilter(
         fields=(("name", "name"), ("code", "code"), ("tier", "tier"), ("members_count", "members_count"),
-                ("created_at", "created_at"), ("updated_at", "updated_at")),
+                ("created_at", "created_at"), ("updated_at", "updated_at"), ("value_score", "value_score")),
         field_labels={"name": _("Name"), "code": _("Customer code"), "tier": _("Tier"),
-                      "members_count": _("Members"), "created_at": _("Created"), "updated_at": _("Updated")},
+                      "members_count": _("Members"), "created_at": _("Created"), "updated_at": _("Updated"),
+                      "value_score": _("Value score")},
         label=_("Sort by"),
     )  # fmt: skip
 

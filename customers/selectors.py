@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from channels.models import User
-from customers import identifiers
+from customers import identifiers, naming
 from customers.models import (
     AccountManagerAssignment,
     Contact,
@@ -22,6 +22,7 @@ from customers.models import (
     Visit,
 )
 
+SUBSTRING_MIN_LENGTH = 3  # pg_trgm extracts no trigram from a shorter pattern
 CODE_PATTERN = re.compile(r"^KA\d{1,8}$", re.I)
 CREDIT_CODE_PATTERN = re.compile(r"^[0-9A-Z]{18}$", re.I)
 
@@ -51,6 +52,12 @@ def customer_search(queryset: QuerySet[Customer], term: str) -> QuerySet[Custome
     digits = identifiers.phone_digits(term)
     if len(digits) >= 7 and not re.search(r"[^\d\s+\-()]", term):
         return queryset.filter(pk__in=_ids_by_phone(digits))
+    if len(term) < SUBSTRING_MIN_LENGTH:
+        # Too short for a trigram index: match the beginning of the name, the short name or the
+        # trade name (字号, the normalised name without region and legal form), all prefix-indexed.
+        return queryset.filter(
+            Q(name__startswith=term) | Q(short_name__startswith=term) | Q(name_core__startswith=naming.clean(term))
+        )
     alias_ids = list(
         CustomerAlias.objects.filter(name__icontains=term).values_list("customer_id", flat=True)[:500]
     )

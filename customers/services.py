@@ -30,6 +30,7 @@ from customers.models import (
     Visit,
 )
 from customers.naming import name_key
+from kam import request_cache
 
 CODE_PREFIX = "KA"
 
@@ -196,6 +197,7 @@ def customer_create(*, by: User, confirm_not_duplicate: bool = False, reason: st
                 customer=customer, account_manager_id=customer.account_manager_id, started_at=timezone.now(),
                 reason=_("Customer created"), assigned_by=by,
             )
+    request_cache.clear()  # the new customer joins a portfolio
     return customer
 
 
@@ -232,6 +234,7 @@ def customer_update(
         customer_refresh_keys(customer=customer)
         if (new_manager.pk if new_manager else None) != customer.account_manager_id:
             _reassign([customer], to_user=new_manager, by=by, reason=reason or _("Account manager changed"))
+    request_cache.clear()  # a new parent moves the customer between portfolios
     return customer
 
 
@@ -245,6 +248,7 @@ def _reassign(customers: list[Customer], *, to_user: User | None, by: User, reas
     bulk_update_with_history(
         customers, Customer, ["account_manager"], default_user=by, default_change_reason=reason, batch_size=500
     )
+    request_cache.clear()
     Customer.objects.filter(pk__in=ids).update(updated_at=now)
     if to_user is not None:
         AccountManagerAssignment.objects.bulk_create(
@@ -280,6 +284,7 @@ def customer_handover(
         if not customers:
             raise ValidationError({"customers": [_("This account manager serves no customers to hand over.")]})
         _reassign(customers, to_user=to_user, by=by, reason=reason.strip())
+    request_cache.clear()
     return len(customers)
 
 
@@ -395,6 +400,7 @@ def customer_merge(*, survivor: Customer, duplicate: Customer, by: User, reason:
         survivor._change_reason = _("Merged %(name)s into this customer") % {"name": duplicate.name}
         survivor.save()
         customer_refresh_keys(customer=survivor)
+        request_cache.clear()  # children moved to the survivor
         return MergeRecord.objects.create(survivor=survivor, duplicate=duplicate, merged_by=by, reason=reason, moved=moved)
 
 

@@ -36,7 +36,7 @@ from kam.pagination import CappedPaginator
 
 PAGE_SIZE = 25
 # Sortable columns of the list: column key -> OrderingFilter value.
-SORTABLE = ("code", "name", "tier", "members_count")
+SORTABLE = ("code", "name", "tier", "members_count", "value_score")
 
 
 
@@ -77,7 +77,17 @@ def _list_filterset(request) -> CustomerFilterSet:
         own_team = Q(team__supervisor=user) | Q(pk=user.pk)
         filterset.filters["account_manager"].queryset = account_managers().filter(own_team)
     else:
-        filterset.filters["account_manager"].queryset = account_managers()
+        # Everyone-seeing roles pick a team first: listing every manager of a province would put
+        # thousands of options on every page. The chosen manager stays selectable.
+        team, chosen = request.GET.get("team", ""), request.GET.get("account_manager", "")
+        if team.isdigit() or chosen.isdigit():
+            scope = Q(team_id=int(team)) if team.isdigit() else Q()
+            scope |= Q(pk=int(chosen)) if chosen.isdigit() else Q()
+            filterset.filters["account_manager"].queryset = account_managers().filter(scope)
+        else:
+            del filterset.filters["account_manager"]
+    if user.role in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER, Role.SUPERVISOR) and not user.is_superuser:
+        del filterset.filters["team"]
     for name in ("tier", "status"):
         field = filterset.form.fields[name]
         field.widget = django_forms.CheckboxSelectMultiple(choices=field.choices)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from channels.models import BilingualName, Role
+from kam import request_cache
 from kam.db import trigram
 
 MAX_HIERARCHY_DEPTH = 4  # 总部 → 省 → 市 → 区县 (DOMAIN.md §7.3)
@@ -125,18 +126,22 @@ def portfolio_ids(user) -> list[int]:
     so the final filter is an id list the planner can serve from the primary key; an OR over
     parent joins would scan the whole table.
     """
+    return request_cache.memo(("portfolio_ids", user.pk), lambda: _portfolio_ids(user))
+
+
+def _portfolio_ids(user) -> list[int]:
     if user.role == Role.SUPERVISOR:
         root = Q(account_manager__team__supervisor=user) | Q(account_manager=user)
     elif user.role in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER):
         root = Q(account_manager=user)
     else:
         return []
-    ids = set(Customer.objects.filter(root).values_list("pk", flat=True))
+    ids = set(Customer.objects.filter(root).order_by().values_list("pk", flat=True))
     frontier = ids
     for _level in range(MAX_HIERARCHY_DEPTH - 1):
         if not frontier:
             break
-        frontier = set(Customer.objects.filter(parent__in=frontier).values_list("pk", flat=True)) - ids
+        frontier = set(Customer.objects.filter(parent__in=frontier).order_by().values_list("pk", flat=True)) - ids
         ids |= frontier
     return sorted(ids)
 
@@ -322,6 +327,11 @@ class Customer(models.Model):
             models.Index(fields=["credit_code"], name="cust_credit_code_idx"),
             models.Index(fields=["phone_digits"], name="cust_phone_digits_idx"),
             models.Index(fields=["name_core", "name_region"], name="cust_name_core_idx"),
+            # 1-2 character searches (trigrams need 3): prefix LIKE on name, short name and trade name;
+            # varchar_pattern_ops because the database collation is not "C" (ignored on SQLite)
+            models.Index(fields=["name"], name="cust_name_prefix_idx", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["short_name"], name="cust_short_prefix_idx", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["name_core"], name="cust_core_prefix_idx", opclasses=["varchar_pattern_ops"]),
             # name search (icontains compiles to UPPER(col) LIKE on PostgreSQL) and duplicate blocking
             trigram(Upper("name"), name="cust_name_trgm"),
             trigram(Upper("short_name"), name="cust_short_name_trgm"),

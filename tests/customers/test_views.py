@@ -589,3 +589,17 @@ def test_language_switch_changes_the_page_to_english(client, am, mine):
 def test_tool_pages_answer_bad_parameters_with_a_page_not_an_error(client, request, persona, url_name, params):
     response = as_user(client, request.getfixturevalue(persona)).get(reverse(url_name), params)
     assert response.status_code == 200
+
+
+def test_list_page_for_everyone_seeing_roles_offers_teams_not_every_manager(client, steward, am, teammate, outsider):
+    from django.urls import reverse
+
+    client.force_login(steward)
+    page = client.get(reverse("customers:list"))
+    form = page.context["filterset"].form
+    assert "team" in form.fields and "account_manager" not in form.fields
+
+    chosen = client.get(reverse("customers:list"), {"team": am.team_id})
+    options = {u.pk for u in chosen.context["filterset"].form.fields["account_manager"].queryset}
+    assert options == {am.pk, teammate.pk} | ({am.team.supervisor_id} if am.team.supervisor_id else set())
+    assert outsider.pk not in options
