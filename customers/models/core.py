@@ -538,6 +538,10 @@ class SpendRecord(models.Model):
             models.CheckConstraint(condition=Q(amount__gte=0), name="%(app_label)s_%(class)s_amount_not_negative"),
             models.CheckConstraint(condition=Q(month__day=1), name="%(app_label)s_%(class)s_month_first_day"),
         ]
+        indexes = [
+            # the latest billed month, MAX(month), read by tier evaluation and the 360 page
+            models.Index(fields=["month"], name="spend_month_idx"),
+        ]
 
     def __str__(self):
         return f"{self.customer_id} {self.month:%Y-%m} {self.category} {self.amount}"
