@@ -134,7 +134,9 @@ def run(cmd: list[str], env: dict[str, str]) -> float:
     return time.monotonic() - started
 
 
-def prepare(size: int, url: str, env: dict[str, str], reuse: bool) -> float | None:
+def prepare(
+    size: int, url: str, env: dict[str, str], reuse: bool, contacts_per_customer: int = 4
+) -> float | None:
     """Fresh database, migrated and seeded; returns the seeding time (None when an existing one was reused)."""
     name = url.rsplit("/", 1)[1]
     if reuse and demo_customers(url) == size:
@@ -143,12 +145,13 @@ def prepare(size: int, url: str, env: dict[str, str], reuse: bool) -> float | No
         return None
     print(f"[{size}] creating database {name}")
     pg_admin(url, f'DROP DATABASE IF EXISTS "{name}"')
-    pg_admin(url, f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' "
-                  "TEMPLATE template0")  # the trigram search needs a UTF-8 ctype
+    pg_admin(
+        url, f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' TEMPLATE template0"
+    )  # the trigram search needs a UTF-8 ctype
     run([PYTHON, "manage.py", "migrate", "-v0"], env)
     print(f"[{size}] seeding")
     seconds = run(
-        [PYTHON, "manage.py", "seed_demo", "--customers", str(size), "--contacts-per-customer", "4",
+        [PYTHON, "manage.py", "seed_demo", "--customers", str(size), "--contacts-per-customer", str(contacts_per_customer),
          "--members-per-customer", "10", "--months", "24", "--monthly-totals"],
         env,
     )  # fmt: skip

@@ -42,7 +42,10 @@ class UserAdmin(DjangoUserAdmin):
     autocomplete_fields = ("team", "partner")
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        (_("Organisation"), {"fields": ("display_name", "mobile", "role", "channel_type", "team", "partner", "capacity")}),
+        (
+            _("Organisation"),
+            {"fields": ("display_name", "mobile", "role", "channel_type", "team", "partner", "capacity")},
+        ),
     )
     add_fieldsets = (
         *DjangoUserAdmin.add_fieldsets,

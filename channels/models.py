@@ -84,13 +84,13 @@ class ChannelResponsibility(models.Model):
         verbose_name = _("channel responsibility")
         verbose_name_plural = _("channel responsibility matrix")
         constraints = [
-            models.UniqueConstraint(
-                fields=["channel_type", "customer_class"], name="%(app_label)s_%(class)s_one_cell"
-            ),
+            models.UniqueConstraint(fields=["channel_type", "customer_class"], name="%(app_label)s_%(class)s_one_cell"),
             models.CheckConstraint(
                 condition=Q(customer_class__in=CustomerClass.values), name="%(app_label)s_%(class)s_class_valid"
             ),
-            models.CheckConstraint(condition=Q(level__in=["primary", "auxiliary"]), name="%(app_label)s_%(class)s_level_valid"),
+            models.CheckConstraint(
+                condition=Q(level__in=["primary", "auxiliary"]), name="%(app_label)s_%(class)s_level_valid"
+            ),
         ]
 
     def __str__(self):

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from customers import models, services, tasks
+from customers import models, services, tasks, tiering
 from customers.policy import hidden_contact_fields, hidden_customer_fields
 
 
@@ -90,8 +90,13 @@ class CustomerAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         fields = {f: form.cleaned_data[f] for f in form.changed_data if f in services.CUSTOMER_WRITABLE_FIELDS}
         try:
             if change:
-                services.customer_update(customer=models.Customer.objects.get(pk=obj.pk), by=request.user,
-                                         confirm_not_duplicate=True, reason=_("Changed in admin"), **fields)
+                services.customer_update(
+                    customer=models.Customer.objects.get(pk=obj.pk),
+                    by=request.user,
+                    confirm_not_duplicate=True,
+                    reason=_("Changed in admin"),
+                    **fields,
+                )
             else:
                 created = services.customer_create(by=request.user, confirm_not_duplicate=True, **fields)
                 obj.pk = created.pk
@@ -245,3 +250,120 @@ class IndustryAdmin(admin.ModelAdmin):
 @admin.register(models.TierLevel)
 class TierLevelAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "name_en", "visit_cycle_days", "sort_order")
+
+
+# --- tiers and value (issue 3): rules are edited here with history, runs and moves are read-only ---------------
+
+
+class TierRulesAdminMixin:
+    """Rule edits go through tiering.tier_rules_update (it bumps the rule version and keeps history); the form
+    shows the same rule checks as errors before anything is saved."""
+
+    def rules_as_edited(self, instance):
+        """(policy, bands best first) as they would be after this form's save."""
+        raise NotImplementedError
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        admin_ = self
+
+        class CheckedForm(form):
+            def _post_clean(self):
+                super()._post_clean()
+                problems = tiering.rules_problems(*admin_.rules_as_edited(self.instance))
+                for field, problem in problems.items():
+                    self.add_error(field if field in self.fields else None, problem)
+
+        return CheckedForm
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and tiering.may_change_tier_rules(request.user)
+
+    def has_add_permission(self, request):
+        return False  # the rows come with the migrations: one policy, one band per tier
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.TierPolicy)
+class TierPolicyAdmin(TierRulesAdminMixin, SimpleHistoryAdmin):
+    list_display = ("__str__", "months_window", "publication", "downgrade_after", "override_months", "updated_at")
+    readonly_fields = ("version", "updated_at")
+
+    def rules_as_edited(self, instance):
+        return instance, tiering.load_rules().bands
+
+    def save_model(self, request, obj, form, change):
+        fields = {f: form.cleaned_data[f] for f in form.changed_data if f in tiering.POLICY_FIELDS}
+        tiering.tier_rules_update(by=request.user, reason=_("Changed in admin"), **fields)
+        obj.refresh_from_db()
+
+
+@admin.register(models.TierBand)
+class TierBandAdmin(TierRulesAdminMixin, SimpleHistoryAdmin):
+    list_display = ("tier", "min_revenue", "min_members", "alt_min_revenue", "strategic_only", "annual_retention")
+    ordering = ("tier",)
+
+    def rules_as_edited(self, instance):
+        rules = tiering.load_rules()
+        return rules.policy, [instance if band.pk == instance.pk else band for band in rules.bands]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("tier",)
+
+    def save_model(self, request, obj, form, change):
+        changes = {f: form.cleaned_data[f] for f in form.changed_data if f in tiering.BAND_FIELDS}
+        tiering.tier_rules_update(by=request.user, reason=_("Changed in admin"), bands={obj.tier: changes})
+        obj.refresh_from_db()
+
+
+@admin.register(models.ValueFactor)
+class ValueFactorAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "name", "name_en", "weight", "description")
+    readonly_fields = ("code",)
+
+    def has_add_permission(self, request):
+        return False  # one row per factor the evaluation knows (ValueFactor.Code)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # set the weight to 0 to leave a factor out
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.TierEvaluation)
+class TierEvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("period", "kind", "rule_version", "started_at", "finished_at", "started_by", "customers",
+                    "upgrades", "downgrades", "statements")  # fmt: skip
+    list_filter = ("kind",)
+    list_select_related = ("started_by",)
+    exclude = ("moves",)  # up to thousands of rows: the tier evaluation page lists them
+
+
+@admin.register(models.TierChange)
+class TierChangeAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("changed_at", "customer", "from_tier", "to_tier", "is_upgrade", "source", "rule_version")
+    list_filter = ("source", "is_upgrade", "to_tier")
+    list_select_related = ("customer",)
+    search_fields = ("customer__name", "customer__code")
+    show_full_result_count = False
+
+
+@admin.register(models.TierOverride)
+class TierOverrideAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Overrides are made and revoked on the customer's page (tiering.tier_override_create moves the tier)."""
+
+    list_display = ("customer", "tier", "starts_on", "expires_on", "revoked_at", "requested_by", "approved_by")
+    list_filter = ("tier",)
+    list_select_related = ("customer", "requested_by", "approved_by")
+    search_fields = ("customer__name", "customer__code")

@@ -80,7 +80,9 @@ def validate_mobile(value: str) -> None:
 
 def validate_phone(value: str) -> None:
     digits = phone_digits(value)
-    if value and not (MOBILE_PATTERN.match(digits) or re.match(r"^0\d{9,11}$", digits) or re.match(r"^[48]00\d{7}$", digits)):
+    if value and not (
+        MOBILE_PATTERN.match(digits) or re.match(r"^0\d{9,11}$", digits) or re.match(r"^[48]00\d{7}$", digits)
+    ):
         raise ValidationError(
             _("Enter a mobile number or a fixed-line number with its area code, e.g. 0571-8888 1234."),
             code="invalid_phone",

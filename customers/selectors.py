@@ -29,11 +29,7 @@ CREDIT_CODE_PATTERN = re.compile(r"^[0-9A-Z]{18}$", re.I)
 
 def customer_list(*, user: User) -> QuerySet[Customer]:
     """Live customers the user may see, with what a list row shows (no per-row queries)."""
-    return (
-        Customer.objects.visible_to(user)
-        .live()
-        .select_related("account_manager", "industry", "region", "parent")
-    )
+    return Customer.objects.visible_to(user).live().select_related("account_manager", "industry", "region", "parent")
 
 
 def customer_search(queryset: QuerySet[Customer], term: str) -> QuerySet[Customer]:
@@ -58,9 +54,7 @@ def customer_search(queryset: QuerySet[Customer], term: str) -> QuerySet[Custome
         return queryset.filter(
             Q(name__startswith=term) | Q(short_name__startswith=term) | Q(name_core__startswith=naming.clean(term))
         )
-    alias_ids = list(
-        CustomerAlias.objects.filter(name__icontains=term).values_list("customer_id", flat=True)[:500]
-    )
+    alias_ids = list(CustomerAlias.objects.filter(name__icontains=term).values_list("customer_id", flat=True)[:500])
     condition = Q(name__icontains=term) | Q(short_name__icontains=term)
     if alias_ids:
         condition |= Q(pk__in=alias_ids)
@@ -220,7 +214,9 @@ def next_visit_due(customer: Customer, *, last_visit: Visit | None) -> date | No
 
 
 def assignment_history(customer: Customer) -> list[AccountManagerAssignment]:
-    return list(customer.assignments.select_related("account_manager", "assigned_by").order_by("-started_at", "-id")[:50])
+    return list(
+        customer.assignments.select_related("account_manager", "assigned_by").order_by("-started_at", "-id")[:50]
+    )
 
 
 @dataclass
@@ -246,9 +242,9 @@ def change_history(customer: Customer, *, limit: int = 50, hidden: dict | None =
     entries: list[Change] = []
     for history, lookup in ((Customer.history, "id__in"), (Contact.history, "customer_id__in")):
         records = list(
-            history.filter(**{lookup: ids}).select_related("history_user").order_by("-history_date", "-history_id")[
-                :HISTORY_WINDOW
-            ]
+            history.filter(**{lookup: ids})
+            .select_related("history_user")
+            .order_by("-history_date", "-history_id")[:HISTORY_WINDOW]
         )
         older: dict[int, object] = {}
         for record in reversed(records):  # oldest first, so each record meets its predecessor

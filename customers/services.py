@@ -27,8 +27,10 @@ from customers.models import (
     GroupMember,
     MergeRecord,
     SpendRecord,
+    TierChange,
     Visit,
 )
+from customers.models.segmentation import TIER_RANK
 from customers.naming import name_key
 from kam import request_cache
 
@@ -83,9 +85,7 @@ def validate_customer(customer: Customer, *, by: User) -> None:
             if policy.may_override_credit_code(by):
                 problem += " " + _("To keep it anyway, give the reason for the exception.")
             errors.setdefault("credit_code", []).append(problem)
-        taken = (
-            Customer.objects.live().filter(credit_code=customer.credit_code).exclude(pk=customer.pk).first()
-        )
+        taken = Customer.objects.live().filter(credit_code=customer.credit_code).exclude(pk=customer.pk).first()
         if taken is not None:
             errors.setdefault("credit_code", []).append(
                 _("This credit code is already used by customer %(code)s.") % {"code": taken.code or taken.pk}
@@ -179,7 +179,9 @@ def customer_create(*, by: User, confirm_not_duplicate: bool = False, reason: st
     customer = Customer(**fields, created_by=by)
     if not policy.may_assign_account_manager(by):
         if customer.account_manager_id not in (None, by.pk):
-            raise ValidationError({"account_manager": [_("Only a supervisor can assign a customer to another account manager.")]})
+            raise ValidationError(
+                {"account_manager": [_("Only a supervisor can assign a customer to another account manager.")]}
+            )
         # Account managers create customers into their own portfolio.
         customer.account_manager = by if by.role in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER) else None
     validate_customer(customer, by=by)
@@ -190,12 +192,17 @@ def customer_create(*, by: User, confirm_not_duplicate: bool = False, reason: st
         try:
             customer.save()
         except IntegrityError as exc:  # a concurrent create took the credit code
-            raise ValidationError({"credit_code": [_("This credit code is already used by another customer.")]}) from exc
+            raise ValidationError(
+                {"credit_code": [_("This credit code is already used by another customer.")]}
+            ) from exc
         customer_refresh_keys(customer=customer)
         if customer.account_manager_id:
             AccountManagerAssignment.objects.create(
-                customer=customer, account_manager_id=customer.account_manager_id, started_at=timezone.now(),
-                reason=_("Customer created"), assigned_by=by,
+                customer=customer,
+                account_manager_id=customer.account_manager_id,
+                started_at=timezone.now(),
+                reason=_("Customer created"),
+                assigned_by=by,
             )
     request_cache.clear()  # the new customer joins a portfolio
     return customer
@@ -216,26 +223,50 @@ def customer_update(
     if fields.get("status") == Customer.Status.MERGED:
         raise ValidationError({"status": [_("A customer becomes merged only through a merge.")]})
     new_manager = fields.pop("account_manager", customer.account_manager)
-    if (new_manager.pk if new_manager else None) != customer.account_manager_id and not policy.may_assign_account_manager(by):
-        raise ValidationError({"account_manager": [_("Only a supervisor can move a customer to another account manager.")]})
-    before = {f: getattr(customer, f) for f in ("name", "credit_code", "phone")}
+    if (
+        new_manager.pk if new_manager else None
+    ) != customer.account_manager_id and not policy.may_assign_account_manager(by):
+        raise ValidationError(
+            {"account_manager": [_("Only a supervisor can move a customer to another account manager.")]}
+        )
+    before = {f: getattr(customer, f) for f in ("name", "credit_code", "phone", "tier")}
     for field, value in fields.items():
         setattr(customer, field, value)
     validate_customer(customer, by=by)
-    if any(getattr(customer, f) != v for f, v in before.items()):
+    if any(getattr(customer, f) != before[f] for f in ("name", "credit_code", "phone")):
         _check_duplicates(customer, confirm_not_duplicate=confirm_not_duplicate)
+    # Save only what this edit changed: a stale instance must not write back the tier evaluation's
+    # computed fields (value score, computed tier...) that a batch updated meanwhile.
+    update_fields = {*fields, "updated_at"} | ({"credit_code_exception"} if "credit_code" in fields else set())
     with transaction.atomic():
         customer._history_user = by
         customer._change_reason = reason
+        if customer.tier != before["tier"]:
+            update_fields |= _record_manual_tier(customer, before["tier"], by=by, reason=reason)
         try:
-            customer.save()
+            customer.save(update_fields=sorted(update_fields))
         except IntegrityError as exc:
-            raise ValidationError({"credit_code": [_("This credit code is already used by another customer.")]}) from exc
+            raise ValidationError(
+                {"credit_code": [_("This credit code is already used by another customer.")]}
+            ) from exc
         customer_refresh_keys(customer=customer)
         if (new_manager.pk if new_manager else None) != customer.account_manager_id:
             _reassign([customer], to_user=new_manager, by=by, reason=reason or _("Account manager changed"))
     request_cache.clear()  # a new parent moves the customer between portfolios
     return customer
+
+
+def _record_manual_tier(customer: Customer, old_tier: str, *, by: User, reason: str) -> set[str]:
+    """A tier edited by hand is a tier move like any other (the next publication may move it again;
+    a lasting exception is a TierOverride with approver and expiry)."""
+    now = timezone.now()
+    why = _("Changed by hand by %(user)s") % {"user": by} + (f": {reason}" if reason else "")
+    TierChange.objects.create(
+        customer=customer, from_tier=old_tier, to_tier=customer.tier, source=TierChange.Source.MANUAL,
+        is_upgrade=TIER_RANK.get(customer.tier, 99) < TIER_RANK.get(old_tier, 99), reason=why[:300], changed_at=now,
+    )  # fmt: skip
+    customer.tier_changed_at, customer.tier_reason = now, why[:300]
+    return {"tier_changed_at", "tier_reason"}
 
 
 def _reassign(customers: list[Customer], *, to_user: User | None, by: User, reason: str) -> None:
@@ -252,7 +283,9 @@ def _reassign(customers: list[Customer], *, to_user: User | None, by: User, reas
     Customer.objects.filter(pk__in=ids).update(updated_at=now)
     if to_user is not None:
         AccountManagerAssignment.objects.bulk_create(
-            AccountManagerAssignment(customer_id=pk, account_manager=to_user, started_at=now, reason=reason, assigned_by=by)
+            AccountManagerAssignment(
+                customer_id=pk, account_manager=to_user, started_at=now, reason=reason, assigned_by=by
+            )
             for pk in ids
         )
 
@@ -278,7 +311,9 @@ def customer_handover(
             queryset = queryset.filter(pk__in=wanted)
             customers = list(queryset)
             if len(customers) != len(wanted):
-                raise ValidationError({"customers": [_("Some of the chosen customers are not served by this account manager.")]})
+                raise ValidationError(
+                    {"customers": [_("Some of the chosen customers are not served by this account manager.")]}
+                )
         else:
             customers = list(queryset)
         if not customers:
@@ -361,7 +396,10 @@ def customer_merge(*, survivor: Customer, duplicate: Customer, by: User, reason:
         raise ValidationError({"duplicate": [_("A customer cannot be merged into itself.")]})
     with transaction.atomic():
         # Lock both rows in a fixed order so two merges of the same pair cannot interleave.
-        locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, duplicate.pk]).order_by("pk")}
+        locked = {
+            c.pk: c
+            for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, duplicate.pk]).order_by("pk")
+        }
         survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
         for record in (survivor, duplicate):
             if record.status == Customer.Status.MERGED:
@@ -386,7 +424,8 @@ def customer_merge(*, survivor: Customer, duplicate: Customer, by: User, reason:
         for alias in {duplicate.name, duplicate.short_name} - {"", survivor.name}:
             key = name_key(alias)
             CustomerAlias.objects.get_or_create(
-                customer=survivor, name=alias,
+                customer=survivor,
+                name=alias,
                 defaults={"source": CustomerAlias.Source.MERGE, "name_core": key.core, "name_region": key.region},
             )
         duplicate.status, duplicate.merged_into = Customer.Status.MERGED, survivor
@@ -401,7 +440,9 @@ def customer_merge(*, survivor: Customer, duplicate: Customer, by: User, reason:
         survivor.save()
         customer_refresh_keys(customer=survivor)
         request_cache.clear()  # children moved to the survivor
-        return MergeRecord.objects.create(survivor=survivor, duplicate=duplicate, merged_by=by, reason=reason, moved=moved)
+        return MergeRecord.objects.create(
+            survivor=survivor, duplicate=duplicate, merged_by=by, reason=reason, moved=moved
+        )
 
 
 def _blank(value) -> bool:
@@ -518,15 +559,26 @@ def spend_upsert(*, rows: list[SpendRow]) -> dict[str, int]:
     resolved = _resolve_feed_customers({r.customer_id for r in rows})
     missing = sorted({r.customer_id for r in rows} - set(resolved))
     if missing:
-        raise ValidationError({"customer": [_("Unknown customer ids: %(ids)s") % {"ids": ", ".join(map(str, missing[:20]))}]})
+        raise ValidationError(
+            {"customer": [_("Unknown customer ids: %(ids)s") % {"ids": ", ".join(map(str, missing[:20]))}]}
+        )
     objs = [
-        SpendRecord(customer_id=resolved[r.customer_id], month=r.month, category=r.category, amount=r.amount, updated_at=timezone.now())
+        SpendRecord(
+            customer_id=resolved[r.customer_id],
+            month=r.month,
+            category=r.category,
+            amount=r.amount,
+            updated_at=timezone.now(),
+        )
         for r in rows
     ]
     with transaction.atomic():
         SpendRecord.objects.bulk_create(
-            objs, batch_size=2000, update_conflicts=True,
-            unique_fields=["customer", "month", "category"], update_fields=["amount", "updated_at"],
+            objs,
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["customer", "month", "category"],
+            update_fields=["amount", "updated_at"],
         )
     return {"received": len(rows), "customers": len(set(resolved.values()))}
 
@@ -536,18 +588,29 @@ def members_upsert(*, rows: list[MemberRow]) -> dict[str, int]:
     resolved = _resolve_feed_customers({r.customer_id for r in rows})
     missing = sorted({r.customer_id for r in rows} - set(resolved))
     if missing:
-        raise ValidationError({"customer": [_("Unknown customer ids: %(ids)s") % {"ids": ", ".join(map(str, missing[:20]))}]})
+        raise ValidationError(
+            {"customer": [_("Unknown customer ids: %(ids)s") % {"ids": ", ".join(map(str, missing[:20]))}]}
+        )
     now = timezone.now()
     objs = [
-        GroupMember(customer_id=resolved[r.customer_id], msisdn=r.msisdn, status=r.status, joined_on=r.joined_on,
-                    left_on=r.left_on, updated_at=now)
+        GroupMember(
+            customer_id=resolved[r.customer_id],
+            msisdn=r.msisdn,
+            status=r.status,
+            joined_on=r.joined_on,
+            left_on=r.left_on,
+            updated_at=now,
+        )
         for r in rows
     ]
     touched = set(resolved.values())
     with transaction.atomic():
         GroupMember.objects.bulk_create(
-            objs, batch_size=2000, update_conflicts=True,
-            unique_fields=["customer", "msisdn"], update_fields=["status", "joined_on", "left_on", "updated_at"],
+            objs,
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["customer", "msisdn"],
+            update_fields=["status", "joined_on", "left_on", "updated_at"],
         )
         refresh_member_counts(customer_ids=touched)
     return {"received": len(rows), "customers": len(touched)}
@@ -576,7 +639,11 @@ def refresh_name_keys(*, batch_size: int = 2000) -> int:
     for model in (Customer, CustomerAlias):
         last_pk = 0
         while True:
-            batch = list(model.objects.filter(pk__gt=last_pk).order_by("pk").only("pk", "name", "name_core", "name_region")[:batch_size])
+            batch = list(
+                model.objects.filter(pk__gt=last_pk)
+                .order_by("pk")
+                .only("pk", "name", "name_core", "name_region")[:batch_size]
+            )
             if not batch:
                 break
             last_pk = batch[-1].pk

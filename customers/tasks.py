@@ -15,3 +15,31 @@ def refresh_member_counts(customer_ids: list[int] | None = None) -> int:
 def refresh_name_keys() -> int:
     """Re-normalise stored customer and alias names after the naming dictionary changed."""
     return services.refresh_name_keys()
+
+
+@shared_task(acks_late=True)
+def snapshot_segments(month: str | None = None) -> dict[str, int]:
+    """Record every shared segment's membership for a month (default: the month that just ended), for the
+    movement report. Re-running replaces that month's rows."""
+    import datetime
+
+    from customers import segments
+
+    return segments.segment_snapshot_all(month=datetime.date.fromisoformat(month) if month else None)
+
+
+# Time limits under the broker's 1800 s visibility timeout, so a redelivery never overlaps a running evaluation.
+@shared_task(acks_late=True, soft_time_limit=840, time_limit=900)
+def evaluate_tiers_task(kind: str | None = None, evaluation_id: int | None = None) -> int | None:
+    """Evaluate tiers and value. The monthly beat run passes no kind: the tier policy's publication schedule
+    decides whether it publishes. A run started from a page or the API passes its pending evaluation's id;
+    a redelivered message for an evaluation that has finished does nothing (safe to run twice)."""
+    from customers import tiering
+    from customers.models import TierEvaluation
+
+    if evaluation_id is not None:
+        evaluation = TierEvaluation.objects.filter(pk=evaluation_id, finished_at__isnull=True).first()
+        if evaluation is None:
+            return None
+        return tiering.evaluate_tiers(kind=evaluation.kind, evaluation=evaluation).pk
+    return tiering.evaluate_tiers(kind=kind or tiering.scheduled_kind()).pk

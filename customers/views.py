@@ -39,8 +39,6 @@ PAGE_SIZE = 25
 SORTABLE = ("code", "name", "tier", "members_count", "value_score")
 
 
-
-
 def _visible_ids(user: User, customers) -> set[int]:
     """Which of these customers the user may open (one query): links are shown only for those."""
     ids = {c.pk for c in customers if c is not None}

@@ -9,10 +9,25 @@ from channels.models import Role
 NAVIGATION = [
     (_("Home"), "home", None),
     (_("Customers"), "customers:list", None),
+    (_("Segments"), "customers:segment-list", None),
     (_("Caller lookup"), "customers:lookup", {Role.AGENT, Role.DISPATCHER, Role.ADMIN}),
     (_("Duplicates"), "customers:duplicates", {Role.DATA_STEWARD, Role.ADMIN}),
     (_("Import"), "customers:import", {Role.DATA_STEWARD, Role.ADMIN}),
     (_("Handover"), "customers:handover", {Role.SUPERVISOR, Role.ADMIN}),
+    # customers.coverage.COVERAGE_ROLES and customers.tiering.may_view_evaluations
+    (
+        _("Coverage"),
+        "customers:coverage",
+        {
+            Role.ACCOUNT_MANAGER,
+            Role.PHONE_ACCOUNT_MANAGER,
+            Role.SUPERVISOR,
+            Role.ANALYST,
+            Role.DATA_STEWARD,
+            Role.ADMIN,
+        },
+    ),
+    (_("Tiers"), "customers:tier-evaluations", {Role.SUPERVISOR, Role.ANALYST, Role.ADMIN}),
     (_("Organisation"), "channels:matrix", None),
 ]
 

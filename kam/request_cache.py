@@ -4,13 +4,11 @@ can never outlive the request that computed it."""
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TypeVar
 
-T = TypeVar("T")
 _scope: ContextVar[dict | None] = ContextVar("kam_request_cache", default=None)
 
 
-def memo(key, compute: Callable[[], T]) -> T:
+def memo[T](key, compute: Callable[[], T]) -> T:
     store = _scope.get()
     if store is None:
         return compute()

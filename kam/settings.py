@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -22,8 +23,7 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off "
-            "(set DJANGO_DEBUG=1 for a local development run)."
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (set DJANGO_DEBUG=1 for a local development run)."
         )
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105 - debug only
 
@@ -246,6 +246,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CustomerStatusEnum": "customers.models.Customer.Status",
         "MemberStatusEnum": "customers.models.GroupMember.Status",
+        # tier, service_tier, from_tier, to_tier... share one enum; evaluation kinds differ from visit kinds
+        "TierEnum": "customers.models.Tier",
+        "TierEvaluationKindEnum": "customers.models.TierEvaluation.Kind",
+        "VisitKindEnum": "customers.models.Visit.Kind",
     },
 }
 
@@ -291,6 +295,19 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-member-counts": {
         "task": "customers.tasks.refresh_member_counts",
         "schedule": 24 * 3600,
+    },
+    # Segment membership at the end of each month, for the movement report: shortly after midnight on the 1st,
+    # labelled with the month that just ended (re-running replaces that month's rows).
+    "snapshot-segments": {
+        "task": "customers.tasks.snapshot_segments",
+        "schedule": crontab(minute=20, hour=0, day_of_month=1),
+    },
+    # Tier and value evaluation of the latest billed month, on the 3rd (billing has loaded the month by then).
+    # No kind is passed: TierPolicy.publication decides whether this run publishes (every month, or in
+    # January, April, July and October); the other runs only refresh the computed tier, value and LTV.
+    "evaluate-tiers": {
+        "task": "customers.tasks.evaluate_tiers_task",
+        "schedule": crontab(minute=0, hour=2, day_of_month=3),
     },
 }
 

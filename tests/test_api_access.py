@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from rest_framework.test import APIClient
 
-from customers.api.serializers import CONTACT_OUTPUT_FIELDS, CUSTOMER_OUTPUT_FIELDS
+from customers.api.serializers import CONTACT_OUTPUT_FIELDS, CUSTOMER_FINANCE_OUTPUT_FIELDS, CUSTOMER_OUTPUT_FIELDS
 from customers.models import Contact, Customer, MergeRecord, SpendRecord, Visit
 from tests.customers.factories import ContactFactory, CustomerFactory, MemberFactory, SpendFactory, VisitFactory
 
@@ -178,7 +178,9 @@ def test_merge_with_a_duplicate_the_caller_cannot_see_is_refused(world, am):
 
 # --- field-level policy -------------------------------------------------------------------------------------
 
-SERVICE_CUSTOMER_KEYS = set(CUSTOMER_OUTPUT_FIELDS) - set(Customer.SENSITIVE_FIELDS)
+SERVICE_CUSTOMER_KEYS = (
+    set(CUSTOMER_OUTPUT_FIELDS) - set(Customer.SENSITIVE_FIELDS) - set(CUSTOMER_FINANCE_OUTPUT_FIELDS)
+)
 SERVICE_CONTACT_KEYS = set(CONTACT_OUTPUT_FIELDS) - set(Contact.SENSITIVE_FIELDS)
 
 

@@ -23,6 +23,16 @@ DOCUMENTED_PATHS = {
     "/api/v1/visits/{id}/": {"get"},
     "/api/v1/spend/": {"get", "post"},
     "/api/v1/members/": {"get", "post"},
+    "/api/v1/segments/": {"get", "post"},
+    "/api/v1/segments/{id}/": {"get", "put", "patch", "delete"},
+    "/api/v1/segments/{id}/members/": {"get"},
+    "/api/v1/segments/{id}/freeze/": {"post"},
+    "/api/v1/segments/{id}/export/": {"get"},
+    "/api/v1/tier-rules/": {"get", "put", "patch"},
+    "/api/v1/tier-changes/": {"get"},
+    "/api/v1/tier-changes/{id}/": {"get"},
+    "/api/v1/tier-evaluations/": {"get", "post"},
+    "/api/v1/tier-evaluations/{id}/": {"get"},
 }
 
 

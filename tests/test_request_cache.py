@@ -18,7 +18,9 @@ def test_portfolio_is_read_once_per_request_on_the_360_page(client, am):
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("customers:detail", args=[customer.pk])).status_code == 200
     portfolio_reads = [
-        q for q in queries if 'AS "pk" FROM "customers_customer" WHERE "customers_customer"."account_manager_id"' in q["sql"]
+        q
+        for q in queries
+        if 'AS "pk" FROM "customers_customer" WHERE "customers_customer"."account_manager_id"' in q["sql"]
     ]
     assert len(portfolio_reads) == 1
 

@@ -79,9 +79,25 @@ def test_worker_process_runs_a_task_enqueued_after_commit(tmp_path):
     env.update(DATABASE_URL=_database_url(), CELERY_TASK_ALWAYS_EAGER="0")
     log = tmp_path / "worker.log"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "kam", "worker", "--pool", "solo", "--loglevel", "INFO",
-         "--without-heartbeat", "--without-mingle", "--without-gossip", "--logfile", str(log)],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "kam",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "--logfile",
+            str(log),
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         with transaction.atomic():

@@ -91,8 +91,13 @@ CUSTOMER_OUTPUT_FIELDS = [
     "id", "code", "name", "short_name", "credit_code", "credit_code_exception", "address", "postal_code", "region",
     "industry", "ownership", "phone", "email", "website", "employees", "members_count", "relationship_since",
     "status", "tier", "is_strategic", "account_manager", "parent", "merged_into", "created_at", "updated_at",
+    "value_score", "tier_changed_at", "service_tier",
     *Customer.SENSITIVE_FIELDS,
 ]  # fmt: skip
+# Tier and value outputs that are finance data (tier_reason quotes the customer's revenue): call-center agents
+# do not get them, like the sensitive fields. Maintained by customers.tiering; read-only everywhere.
+CUSTOMER_FINANCE_OUTPUT_FIELDS = ("tier_reason", "avg_monthly_revenue", "lifetime_value")
+CUSTOMER_OUTPUT_FIELDS += CUSTOMER_FINANCE_OUTPUT_FIELDS
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -111,7 +116,10 @@ class CustomerServiceSerializer(CustomerSerializer):
     The views pick it whenever customers.policy.hidden_customer_fields(user) is not empty."""
 
     class Meta(CustomerSerializer.Meta):
-        fields = [f for f in CUSTOMER_OUTPUT_FIELDS if f not in Customer.SENSITIVE_FIELDS]
+        fields = [
+            f for f in CUSTOMER_OUTPUT_FIELDS
+            if f not in Customer.SENSITIVE_FIELDS and f not in CUSTOMER_FINANCE_OUTPUT_FIELDS
+        ]  # fmt: skip
         read_only_fields = fields
 
 

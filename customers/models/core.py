@@ -102,7 +102,8 @@ class CustomerQuerySet(models.QuerySet):
           (agents see service fields only; the field policy in customers.policy enforces that);
         - account manager / phone account manager: the customers they manage and those customers'
           subsidiaries (down to MAX_HIERARCHY_DEPTH);
-        - supervisor: the customers of the teams they supervise, their subsidiaries, and their own.
+        - supervisor: the customers of the teams they supervise, their subsidiaries, their own, and the
+          customers without an account manager in their teams' industries (to assign them).
         """
         if not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
@@ -131,7 +132,14 @@ def portfolio_ids(user) -> list[int]:
 
 def _portfolio_ids(user) -> list[int]:
     if user.role == Role.SUPERVISOR:
-        root = Q(account_manager__team__supervisor=user) | Q(account_manager=user)
+        # The team's customers, plus customers nobody serves in the industries the supervisor's teams
+        # cover, so that coverage gaps can be assigned (seed 002: customers belong to the company).
+        industries = user.supervised_teams.exclude(industry=None).values("industry")
+        root = (
+            Q(account_manager__team__supervisor=user)
+            | Q(account_manager=user)
+            | Q(account_manager__isnull=True, industry__in=industries)
+        )
     elif user.role in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER):
         root = Q(account_manager=user)
     else:
@@ -196,9 +204,7 @@ class Customer(models.Model):
     code = models.CharField(_("customer code"), max_length=12, unique=True, null=True, blank=True, editable=False)
     # NULL, not "", for "none": the partial unique constraint must ignore customers without a code.
     credit_code = models.CharField(_("unified social credit code"), max_length=18, null=True, blank=True)  # noqa: DJ001
-    credit_code_exception = models.CharField(
-        _("reason for a non-conforming credit code"), max_length=200, blank=True
-    )
+    credit_code_exception = models.CharField(_("reason for a non-conforming credit code"), max_length=200, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=6, blank=True)
     region = models.ForeignKey(
@@ -229,7 +235,12 @@ class Customer(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("parent")
     )
     merged_into = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from", verbose_name=_("merged into")
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+        verbose_name=_("merged into"),
     )
 
     # Strategy and finance (seed 000 I.5 B)
@@ -239,10 +250,16 @@ class Customer(models.Model):
     business_needs = models.TextField(_("business needs"), blank=True)
     key_purchase_factors = models.TextField(_("key purchase factors"), blank=True)
     purchase_decision_process = models.TextField(_("purchase decision process"), blank=True)
-    annual_revenue = models.DecimalField(_("annual revenue (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    annual_revenue = models.DecimalField(
+        _("annual revenue (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
     profit_growth = models.DecimalField(_("profit growth (%)"), max_digits=7, decimal_places=2, null=True, blank=True)
-    annual_budget = models.DecimalField(_("annual budget (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True)
-    telecom_budget = models.DecimalField(_("telecom budget (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    annual_budget = models.DecimalField(
+        _("annual budget (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    telecom_budget = models.DecimalField(
+        _("telecom budget (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
     reimbursement_policy = models.TextField(_("reimbursement policy"), blank=True)
     competitor_products = models.TextField(_("competitor products in use"), blank=True)
     attitude = models.CharField(_("attitude towards us"), max_length=12, choices=Attitude.choices, blank=True)
@@ -257,12 +274,20 @@ class Customer(models.Model):
     tier_changed_at = models.DateTimeField(_("tier changed"), null=True, blank=True, editable=False)
     tier_reason = models.CharField(_("why this tier"), max_length=300, blank=True, editable=False)
     tier_computed = models.CharField(
-        _("tier by the rules"), max_length=2, choices=Tier.choices, blank=True, editable=False,
+        _("tier by the rules"),
+        max_length=2,
+        choices=Tier.choices,
+        blank=True,
+        editable=False,
         help_text=_("What the latest evaluation computed; published on the schedule."),
     )
     tier_below_count = models.PositiveSmallIntegerField(_("evaluations below the band"), default=0, editable=False)
     service_tier = models.CharField(
-        _("service tier"), max_length=2, choices=Tier.choices, blank=True, editable=False,
+        _("service tier"),
+        max_length=2,
+        choices=Tier.choices,
+        blank=True,
+        editable=False,
         help_text=_("The tier served: a subsidiary inherits max(own tier, parent's tier − 1)."),
     )
     avg_monthly_revenue = models.DecimalField(
@@ -309,7 +334,8 @@ class Customer(models.Model):
                 condition=Q(tier__in=["", "A1", "A2", "B1", "B2", "C", "D"]), name="%(app_label)s_%(class)s_tier_valid"
             ),
             models.CheckConstraint(
-                condition=Q(status="merged", merged_into__isnull=False) | (~Q(status="merged") & Q(merged_into__isnull=True)),
+                condition=Q(status="merged", merged_into__isnull=False)
+                | (~Q(status="merged") & Q(merged_into__isnull=True)),
                 name="%(app_label)s_%(class)s_merged_has_survivor",
             ),
         ]
@@ -409,8 +435,12 @@ class CustomerRelation(models.Model):
         PARTNER = "partner", _("Business partner")
         COMPETITOR = "competitor", _("Competitor")
 
-    from_customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="relations_out", verbose_name=_("customer"))
-    to_customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="relations_in", verbose_name=_("related customer"))
+    from_customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="relations_out", verbose_name=_("customer")
+    )
+    to_customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="relations_in", verbose_name=_("related customer")
+    )
     kind = models.CharField(_("relation"), max_length=12, choices=Kind.choices)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
@@ -418,8 +448,12 @@ class CustomerRelation(models.Model):
         verbose_name = _("customer relation")
         verbose_name_plural = _("customer relations")
         constraints = [
-            models.UniqueConstraint(fields=["from_customer", "to_customer", "kind"], name="%(app_label)s_%(class)s_unique"),
-            models.CheckConstraint(condition=~Q(from_customer=models.F("to_customer")), name="%(app_label)s_%(class)s_not_self"),
+            models.UniqueConstraint(
+                fields=["from_customer", "to_customer", "kind"], name="%(app_label)s_%(class)s_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_customer=models.F("to_customer")), name="%(app_label)s_%(class)s_not_self"
+            ),
         ]
 
     def __str__(self):
@@ -453,14 +487,18 @@ class Contact(models.Model):
         MEDIUM = "medium", _("Medium")
         LOW = "low", _("Low")
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="contacts", verbose_name=_("customer"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="contacts", verbose_name=_("customer")
+    )
     name = models.CharField(_("full name"), max_length=50)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     education = models.CharField(_("education"), max_length=12, choices=Education.choices, blank=True)
     department = models.CharField(_("department"), max_length=100, blank=True)
     title = models.CharField(_("title"), max_length=100, blank=True)
-    decision_role = models.CharField(_("role in purchase decision"), max_length=15, choices=DecisionRole.choices, blank=True)
+    decision_role = models.CharField(
+        _("role in purchase decision"), max_length=15, choices=DecisionRole.choices, blank=True
+    )
     influence = models.CharField(_("influence"), max_length=6, choices=Influence.choices, blank=True)
     attitude = models.CharField(_("attitude towards us"), max_length=12, choices=Customer.Attitude.choices, blank=True)
     mobile = models.CharField(_("mobile"), max_length=20, blank=True)
@@ -488,7 +526,9 @@ class Contact(models.Model):
         verbose_name_plural = _("contacts")
         constraints = [
             models.CheckConstraint(
-                condition=Q(active_to__isnull=True) | Q(active_from__isnull=True) | Q(active_to__gte=models.F("active_from")),
+                condition=Q(active_to__isnull=True)
+                | Q(active_from__isnull=True)
+                | Q(active_to__gte=models.F("active_from")),
                 name="%(app_label)s_%(class)s_active_range",
             ),
         ]
@@ -617,15 +657,25 @@ class Visit(models.Model):
 class AccountManagerAssignment(models.Model):
     """Who served the customer when (seed 002: customers must not leave with the sales person)."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("customer"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("customer")
+    )
     account_manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments", verbose_name=_("account manager")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        verbose_name=_("account manager"),
     )
     started_at = models.DateTimeField(_("from"))
     ended_at = models.DateTimeField(_("to"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     assigned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("assigned by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned by"),
     )
 
     class Meta:
@@ -645,9 +695,15 @@ class AccountManagerAssignment(models.Model):
 class MergeRecord(models.Model):
     """A merge of a duplicate into a survivor, with what moved."""
 
-    survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_in", verbose_name=_("survivor"))
-    duplicate = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_out", verbose_name=_("duplicate"))
-    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("merged by"))
+    survivor = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="merges_in", verbose_name=_("survivor")
+    )
+    duplicate = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="merges_out", verbose_name=_("duplicate")
+    )
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("merged by")
+    )
     merged_at = models.DateTimeField(_("merged at"), auto_now_add=True)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     moved = models.JSONField(_("moved records"), default=dict)

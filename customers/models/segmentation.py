@@ -26,9 +26,7 @@ class TierPolicy(models.Model):
         _("months averaged"), default=6, help_text=_("Average monthly revenue over the last N billed months.")
     )
     publication = models.CharField(_("publication"), max_length=10, choices=Cadence.choices, default=Cadence.QUARTERLY)
-    downgrade_after = models.PositiveSmallIntegerField(
-        _("evaluations below the band before a downgrade"), default=2
-    )
+    downgrade_after = models.PositiveSmallIntegerField(_("evaluations below the band before a downgrade"), default=2)
     override_months = models.PositiveSmallIntegerField(_("override validity (months)"), default=12)
     ltv_margin = models.DecimalField(_("LTV contribution margin"), max_digits=4, decimal_places=3, default=0.35)
     ltv_discount_rate = models.DecimalField(_("LTV annual discount rate"), max_digits=4, decimal_places=3, default=0.08)
@@ -41,7 +39,9 @@ class TierPolicy(models.Model):
         verbose_name = _("tier policy")
         verbose_name_plural = _("tier policy")
         constraints = [
-            models.CheckConstraint(condition=Q(months_window__gte=1) & Q(months_window__lte=24), name="%(app_label)s_%(class)s_window"),
+            models.CheckConstraint(
+                condition=Q(months_window__gte=1) & Q(months_window__lte=24), name="%(app_label)s_%(class)s_window"
+            ),
             models.CheckConstraint(condition=Q(downgrade_after__gte=1), name="%(app_label)s_%(class)s_downgrade_after"),
         ]
 
@@ -62,7 +62,11 @@ class TierBand(models.Model):
     )
     strategic_only = models.BooleanField(_("strategic list only"), default=False)
     annual_retention = models.DecimalField(
-        _("expected annual retention"), max_digits=4, decimal_places=3, default=0.9, help_text=_("Used by the LTV estimate.")
+        _("expected annual retention"),
+        max_digits=4,
+        decimal_places=3,
+        default=0.9,
+        help_text=_("Used by the LTV estimate."),
     )
     history = HistoricalRecords()
 
@@ -72,7 +76,8 @@ class TierBand(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(min_revenue__gte=0), name="%(app_label)s_%(class)s_min_revenue"),
             models.CheckConstraint(
-                condition=Q(annual_retention__gt=0) & Q(annual_retention__lte=1), name="%(app_label)s_%(class)s_retention"
+                condition=Q(annual_retention__gt=0) & Q(annual_retention__lte=1),
+                name="%(app_label)s_%(class)s_retention",
             ),
         ]
 
@@ -98,7 +103,12 @@ class TierEvaluation(models.Model):
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("started by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("started by"),
     )
     customers = models.PositiveIntegerField(_("customers evaluated"), default=0)
     upgrades = models.PositiveIntegerField(_("upgrades"), default=0)
@@ -127,7 +137,9 @@ class TierChange(models.Model):
         OVERRIDE_EXPIRED = "override_expired", _("Override expired")
         MANUAL = "manual", _("Edited")
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tier_changes", verbose_name=_("customer"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="tier_changes", verbose_name=_("customer")
+    )
     from_tier = models.CharField(_("from"), max_length=2, choices=Tier.choices, blank=True)
     to_tier = models.CharField(_("to"), max_length=2, choices=Tier.choices, blank=True)
     is_upgrade = models.BooleanField(_("upgrade"))
@@ -136,7 +148,12 @@ class TierChange(models.Model):
     changed_at = models.DateTimeField(_("when"))
     rule_version = models.PositiveIntegerField(_("rule version"), null=True, blank=True)
     evaluation = models.ForeignKey(
-        TierEvaluation, on_delete=models.PROTECT, null=True, blank=True, related_name="changes", verbose_name=_("evaluation")
+        TierEvaluation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="changes",
+        verbose_name=_("evaluation"),
     )
 
     class Meta:
@@ -157,7 +174,9 @@ class TierChange(models.Model):
 class TierOverride(models.Model):
     """A manual tier with reason, approver and expiry (DOMAIN.md §1.2 rule 3)."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tier_overrides", verbose_name=_("customer"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="tier_overrides", verbose_name=_("customer")
+    )
     tier = models.CharField(_("tier"), max_length=2, choices=Tier.choices)
     reason = models.CharField(_("reason"), max_length=300)
     requested_by = models.ForeignKey(
@@ -176,7 +195,9 @@ class TierOverride(models.Model):
         verbose_name = _("tier override")
         verbose_name_plural = _("tier overrides")
         constraints = [
-            models.CheckConstraint(condition=Q(expires_on__gt=models.F("starts_on")), name="%(app_label)s_%(class)s_expires_after_start"),
+            models.CheckConstraint(
+                condition=Q(expires_on__gt=models.F("starts_on")), name="%(app_label)s_%(class)s_expires_after_start"
+            ),
             # At most one override in force per customer.
             models.UniqueConstraint(
                 fields=["customer"], condition=Q(revoked_at__isnull=True), name="%(app_label)s_%(class)s_one_open"
@@ -215,7 +236,9 @@ class Segment(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     description = models.TextField(_("description"), blank=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="segments", verbose_name=_("owner"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="segments", verbose_name=_("owner")
+    )
     is_shared = models.BooleanField(_("shared"), default=False, help_text=_("Shared segments are visible to everyone."))
     definition = models.JSONField(_("definition"), default=dict, blank=True)
     frozen_at = models.DateTimeField(_("frozen"), null=True, blank=True)
@@ -242,13 +265,18 @@ class Segment(models.Model):
 class SegmentMember(models.Model):
     """The customers of a frozen segment (a static list for campaigns)."""
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="frozen_members", verbose_name=_("segment"))
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="frozen_members", verbose_name=_("segment")
+    )
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer"))
 
     class Meta:
         verbose_name = _("segment member")
         verbose_name_plural = _("segment members")
         constraints = [models.UniqueConstraint(fields=["segment", "customer"], name="%(app_label)s_%(class)s_unique")]
+
+    def __str__(self):
+        return f"{self.segment_id}: {self.customer_id}"
 
 
 class SegmentSnapshot(models.Model):
@@ -264,3 +292,6 @@ class SegmentSnapshot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["segment", "month", "customer"], name="%(app_label)s_%(class)s_unique"),
         ]
+
+    def __str__(self):
+        return f"{self.segment_id} {self.month:%Y-%m}: {self.customer_id}"

@@ -46,9 +46,19 @@ def test_bad_credit_code_in_admin_is_a_form_error_and_saves_nothing(client, admi
     mine, _ = seeded
     client.force_login(admin_user)
     url = reverse("admin:customers_customer_change", args=[mine.pk])
-    response = client.post(url, {"name": mine.name, "credit_code": "91330100MA2CXY7Q1X", "status": "active",
-                                 "members_count": 0, "contacts-TOTAL_FORMS": 0, "contacts-INITIAL_FORMS": 0,
-                                 "aliases-TOTAL_FORMS": 0, "aliases-INITIAL_FORMS": 0})
+    response = client.post(
+        url,
+        {
+            "name": mine.name,
+            "credit_code": "91330100MA2CXY7Q1X",
+            "status": "active",
+            "members_count": 0,
+            "contacts-TOTAL_FORMS": 0,
+            "contacts-INITIAL_FORMS": 0,
+            "aliases-TOTAL_FORMS": 0,
+            "aliases-INITIAL_FORMS": 0,
+        },
+    )
     assert response.status_code == 200
     assert "credit_code" in response.context["adminform"].form.errors
     mine.refresh_from_db()
@@ -59,9 +69,20 @@ def test_admin_edit_goes_through_services_and_leaves_history(client, admin_user,
     mine, _ = seeded
     client.force_login(admin_user)
     url = reverse("admin:customers_customer_change", args=[mine.pk])
-    response = client.post(url, {"name": mine.name, "credit_code": credit_code(7), "status": "active",
-                                 "tier": "B1", "members_count": 0, "contacts-TOTAL_FORMS": 0,
-                                 "contacts-INITIAL_FORMS": 0, "aliases-TOTAL_FORMS": 0, "aliases-INITIAL_FORMS": 0})
+    response = client.post(
+        url,
+        {
+            "name": mine.name,
+            "credit_code": credit_code(7),
+            "status": "active",
+            "tier": "B1",
+            "members_count": 0,
+            "contacts-TOTAL_FORMS": 0,
+            "contacts-INITIAL_FORMS": 0,
+            "aliases-TOTAL_FORMS": 0,
+            "aliases-INITIAL_FORMS": 0,
+        },
+    )
     assert response.status_code == 302
     mine.refresh_from_db()
     assert (mine.credit_code, mine.tier) == (credit_code(7), "B1")

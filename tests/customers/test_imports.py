@@ -28,14 +28,16 @@ HEADER = ["名称", "统一社会信用代码", "地区代码", "行业代码", 
 
 def test_preview_reports_errors_duplicates_and_repeats_without_writing(steward, am):
     CustomerFactory(name="中国工商银行股份有限公司北京市分行", region_id="110000")
-    upload = xlsx([
-        HEADER,
-        ["杭州云栖科技有限公司", credit_code(11), "330106", "I", "0571-88880001", "am"],
-        ["北京工行", "", "110000", "J", "", ""],
-        ["宁波错码有限公司", "91330100MA2CXY7Q1X", "330200", "C", "", ""],
-        ["温州未知有限公司", "", "999999", "Z", "12", "nobody"],
-        ["杭州云栖科技有限公司", "", "330106", "I", "", ""],
-    ])
+    upload = xlsx(
+        [
+            HEADER,
+            ["杭州云栖科技有限公司", credit_code(11), "330106", "I", "0571-88880001", "am"],
+            ["北京工行", "", "110000", "J", "", ""],
+            ["宁波错码有限公司", "91330100MA2CXY7Q1X", "330200", "C", "", ""],
+            ["温州未知有限公司", "", "999999", "Z", "12", "nobody"],
+            ["杭州云栖科技有限公司", "", "330106", "I", "", ""],
+        ]
+    )
 
     rows = imports.preview(rows=imports.read_rows(upload), by=steward)
 
@@ -57,13 +59,17 @@ def test_import_refuses_a_file_with_errors_and_writes_nothing(steward):
 
 def test_import_creates_clean_rows_and_only_the_confirmed_duplicates(steward, am):
     CustomerFactory(name="中国工商银行股份有限公司北京市分行", region_id="110000")
-    rows = imports.read_rows(xlsx([
-        HEADER,
-        ["杭州云栖科技有限公司", credit_code(12), "330106", "I", "0571-88880001", "am"],
-        ["北京工行", "", "110000", "J", "", ""],
-        ["中国建设银行股份有限公司北京市分行", "", "110000", "J", "", ""],
-        ["北京建行", "", "110000", "J", "", ""],
-    ]))
+    rows = imports.read_rows(
+        xlsx(
+            [
+                HEADER,
+                ["杭州云栖科技有限公司", credit_code(12), "330106", "I", "0571-88880001", "am"],
+                ["北京工行", "", "110000", "J", "", ""],
+                ["中国建设银行股份有限公司北京市分行", "", "110000", "J", "", ""],
+                ["北京建行", "", "110000", "J", "", ""],
+            ]
+        )
+    )
 
     created = imports.run(rows=rows, by=steward, confirmed_lines={3})
 
@@ -102,7 +108,9 @@ def test_import_page_previews_then_imports_confirmed_rows(client, steward):
     CustomerFactory(name="中国工商银行股份有限公司北京市分行", region_id="110000")
     client.force_login(steward)
     url = reverse("customers:import")
-    upload = xlsx([HEADER, ["丽水山耕农业有限公司", "", "331100", "A", "", ""], ["北京工行", "", "110000", "J", "", ""]])
+    upload = xlsx(
+        [HEADER, ["丽水山耕农业有限公司", "", "331100", "A", "", ""], ["北京工行", "", "110000", "J", "", ""]]
+    )
 
     preview = client.post(url, {"file": upload})
     assert preview.status_code == 200

@@ -191,8 +191,9 @@ def test_contact_with_bad_mobile_is_refused(am):
 
 def test_contact_phones_are_stored_as_digits_for_caller_lookup(am):
     customer = CustomerFactory(account_manager=am)
-    contact = services.contact_create(customer=customer, by=am, name="李四", mobile="+86 138-0000-2222",
-                                      office_phone="(0571) 8888-1234")
+    contact = services.contact_create(
+        customer=customer, by=am, name="李四", mobile="+86 138-0000-2222", office_phone="(0571) 8888-1234"
+    )
     assert (contact.mobile_digits, contact.office_phone_digits) == ("13800002222", "057188881234")
 
 
@@ -200,8 +201,13 @@ def test_visit_in_the_future_or_with_foreign_contacts_is_refused(am):
     customer, other = CustomerFactory(account_manager=am), CustomerFactory(account_manager=am)
     stranger = ContactFactory(customer=other)
     with pytest.raises(ValidationError) as exc:
-        services.visit_create(customer=customer, by=am, visited_on=datetime.date.today() + datetime.timedelta(days=3),
-                              purpose="拜访", contacts=[stranger])
+        services.visit_create(
+            customer=customer,
+            by=am,
+            visited_on=datetime.date.today() + datetime.timedelta(days=3),
+            purpose="拜访",
+            contacts=[stranger],
+        )
     assert set(exc.value.message_dict) == {"visited_on", "contacts"}
     assert not Visit.objects.exists()
 
@@ -321,8 +327,9 @@ def test_handover_with_a_foreign_customer_id_moves_nothing(supervisor, am, teamm
     mine = CustomerFactory(account_manager=am)
     foreign = CustomerFactory(account_manager=outsider)
     with pytest.raises(ValidationError):
-        services.customer_handover(from_user=am, to_user=teammate, by=supervisor, reason="x",
-                                   customer_ids=[mine.pk, foreign.pk])
+        services.customer_handover(
+            from_user=am, to_user=teammate, by=supervisor, reason="x", customer_ids=[mine.pk, foreign.pk]
+        )
     assert Customer.objects.get(pk=mine.pk).account_manager == am
 
 
@@ -339,16 +346,22 @@ def test_spend_upsert_replaces_not_duplicates(am):
 
 def test_member_upsert_refreshes_members_count_and_unknown_customer_writes_nothing():
     customer = CustomerFactory()
-    services.members_upsert(rows=[
-        services.MemberRow(customer.pk, "13900001111", "active", datetime.date(2025, 1, 1), None),
-        services.MemberRow(customer.pk, "13900002222", "ported_out", datetime.date(2025, 1, 1), datetime.date(2026, 5, 1)),
-    ])
+    services.members_upsert(
+        rows=[
+            services.MemberRow(customer.pk, "13900001111", "active", datetime.date(2025, 1, 1), None),
+            services.MemberRow(
+                customer.pk, "13900002222", "ported_out", datetime.date(2025, 1, 1), datetime.date(2026, 5, 1)
+            ),
+        ]
+    )
     assert Customer.objects.get(pk=customer.pk).members_count == 1
     with pytest.raises(ValidationError):
-        services.members_upsert(rows=[
-            services.MemberRow(customer.pk, "13900003333", "active", datetime.date(2025, 1, 1), None),
-            services.MemberRow(999999, "13900004444", "active", datetime.date(2025, 1, 1), None),
-        ])
+        services.members_upsert(
+            rows=[
+                services.MemberRow(customer.pk, "13900003333", "active", datetime.date(2025, 1, 1), None),
+                services.MemberRow(999999, "13900004444", "active", datetime.date(2025, 1, 1), None),
+            ]
+        )
     assert not GroupMember.objects.filter(msisdn="13900003333").exists()
 
 
@@ -391,11 +404,50 @@ def test_a_new_abbreviation_reaches_the_stored_keys_of_existing_customers():
     assert services.refresh_name_keys() == 0  # idempotent
 
 
-def test_saving_an_abbreviation_in_admin_enqueues_the_refresh_after_commit(client, admin_user,
-                                                                           django_capture_on_commit_callbacks):
+def test_saving_an_abbreviation_in_admin_enqueues_the_refresh_after_commit(
+    client, admin_user, django_capture_on_commit_callbacks
+):
     from django.urls import reverse
 
     client.force_login(admin_user)
     with django_capture_on_commit_callbacks() as callbacks:
-        client.post(reverse("admin:customers_nameabbreviation_add"), {"abbreviation": "浙农信", "full_name": "浙江农信"})
+        client.post(
+            reverse("admin:customers_nameabbreviation_add"), {"abbreviation": "浙农信", "full_name": "浙江农信"}
+        )
     assert len(callbacks) == 1
+
+
+def test_supervisor_sees_unserved_customers_of_the_teams_industry_to_assign_them(supervisor, team, outsider):
+    from customers.models import Industry
+
+    team.industry = Industry.objects.get(code="J")
+    team.save()
+    orphan_bank = CustomerFactory(industry_id="J", account_manager=None)
+    orphan_factory = CustomerFactory(industry_id="C", account_manager=None)
+    served_bank = CustomerFactory(industry_id="J", account_manager=outsider)
+
+    visible = set(Customer.objects.visible_to(supervisor).values_list("pk", flat=True))
+
+    assert orphan_bank.pk in visible
+    assert orphan_factory.pk not in visible and served_bank.pk not in visible
+
+
+def test_a_tier_edited_by_hand_is_recorded_as_a_manual_tier_move(supervisor, am):
+    from customers.models import TierChange
+
+    customer = CustomerFactory(account_manager=am, tier="C")
+    services.customer_update(customer=customer, by=supervisor, tier="B2", reason="新签专线")
+
+    change = TierChange.objects.get(customer=customer)
+    assert (change.from_tier, change.to_tier, change.source, change.is_upgrade) == ("C", "B2", "manual", True)
+    assert "新签专线" in Customer.objects.get(pk=customer.pk).tier_reason
+
+
+def test_an_edit_does_not_write_back_stale_computed_fields(am):
+    customer = CustomerFactory(account_manager=am)
+    stale = Customer.objects.get(pk=customer.pk)
+    Customer.objects.filter(pk=customer.pk).update(value_score=77)  # an evaluation ran meanwhile
+
+    services.customer_update(customer=stale, by=am, employees=12)
+
+    assert Customer.objects.values_list("value_score", "employees").get(pk=customer.pk) == (77, 12)

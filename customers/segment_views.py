@@ -1,0 +1,249 @@
+"""Pages of saved segments: list, form with a live preview count, detail with the member table, export,
+freeze/copy/delete, and the movement report. Views stay thin: customers.segments reads and writes.
+
+Someone else's private segment is a 404; a shared segment can be read by everyone but changed only by its
+owner (the buttons are not offered, and the write URLs answer 404 to others)."""
+
+from datetime import date
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers import segments
+from customers.forms import add_service_errors
+from customers.models import Segment
+from customers.policy import may_see_spend
+from customers.segment_forms import DefinitionForm, SegmentForm
+from kam.pagination import CappedPaginator
+
+PAGE_SIZE = 25
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _segment(request, pk: int) -> Segment:
+    try:
+        return segments.segment_detail(user=request.user, pk=pk)
+    except Segment.DoesNotExist:
+        raise Http404 from None
+
+
+def _own_segment(request, pk: int) -> Segment:
+    segment = _segment(request, pk)
+    if not segments.can_change(request.user, segment):
+        raise Http404
+    return segment
+
+
+def _page(request, queryset):
+    """A page of a capped paginator, or the paginator's message when the number is past the cap."""
+    paginator = CappedPaginator(queryset, PAGE_SIZE)
+    try:
+        return paginator, paginator.page(request.GET.get("page") or 1), ""
+    except PageNotAnInteger:
+        return paginator, paginator.page(1), ""
+    except EmptyPage as exc:
+        return paginator, None, str(exc)
+
+
+# --- list, create, edit ----------------------------------------------------------------------------------
+
+
+@require_GET
+def segment_list(request):
+    rows = list(segments.segment_list(user=request.user)[:500])
+    context = {
+        "mine": [s for s in rows if s.owner_id == request.user.pk],
+        "shared": [s for s in rows if s.owner_id != request.user.pk],
+    }
+    return render(request, "customers/segments/list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def segment_create(request):
+    form = SegmentForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            segment = segments.segment_create(owner=request.user, **form.service_fields())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Segment %(name)s saved.") % {"name": segment.name})
+            return redirect("customers:segment-detail", pk=segment.pk)
+    return render(request, "customers/segments/form.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def segment_edit(request, pk: int):
+    segment = _own_segment(request, pk)
+    if segment.is_frozen:
+        messages.error(request, _("A frozen segment cannot be changed; copy it to make a new one."))
+        return redirect("customers:segment-detail", pk=segment.pk)
+    form = SegmentForm(request.POST or None, user=request.user, segment=segment)
+    if request.method == "POST" and form.is_valid():
+        try:
+            segments.segment_update(segment=segment, by=request.user, **form.service_fields())
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("customers:segment-detail", pk=segment.pk)
+    return render(request, "customers/segments/form.html", {"form": form, "segment": segment})
+
+
+@require_GET
+def segment_preview(request):
+    """The "how many customers" line under the form, refreshed by htmx as the criteria change."""
+    form = DefinitionForm(request.GET, user=request.user)
+    context = {"form": form}
+    if form.is_valid():
+        context["paginator"] = CappedPaginator(segments.preview_members(form.definition, user=request.user), 1)
+    return render(request, "customers/segments/_preview.html", context)
+
+
+# --- detail, count, export ----------------------------------------------------------------------------------
+
+
+@require_GET
+def segment_detail(request, pk: int):
+    segment = _segment(request, pk)
+    context = {"segment": segment, "definition_error": ""}
+    try:
+        members = segments.member_rows(segments.segment_members(segment, user=request.user))
+        context["paginator"], context["page"], context["page_error"] = _page(request, members)
+    except ValidationError as exc:
+        context["definition_error"] = " ".join(exc.messages)
+    context["show_finance"] = may_see_spend(request.user)
+    if request.htmx:
+        return render(request, "customers/segments/_member_table.html", context)
+    # Only shared segments are recorded monthly; the chart is drawn when there is something to draw.
+    movements = segments.segment_movements(segment, user=request.user) if segment.is_shared else []
+    context.update(
+        criteria=segments.describe_definition(segment.definition),
+        can_change=segments.can_change(request.user, segment),
+        chart=segments.movement_chart(movements) if movements else None,
+    )
+    return render(request, "customers/segments/detail.html", context)
+
+
+@require_GET
+def segment_count(request, pk: int):
+    """A segment's live member count (capped), loaded by each row of the list page on its own."""
+    segment = _segment(request, pk)
+    try:
+        paginator = CappedPaginator(segments.segment_members(segment, user=request.user), 1)
+    except ValidationError:
+        paginator = None
+    return render(request, "customers/segments/_count.html", {"paginator": paginator})
+
+
+def export_response(segment: Segment, *, user, kind: str):
+    """The export as a download: CSV streamed, XLSX built in memory (both capped at EXPORT_ROW_CAP rows).
+    Shared by the page and the API."""
+    if kind == "csv":
+        rows = segments.export_csv(segment, user=user)
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+        filename = segments.export_filename(segment, "csv")
+    else:
+        response = HttpResponse(segments.export_xlsx(segment, user=user), content_type=XLSX_TYPE)
+        filename = segments.export_filename(segment, "xlsx")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    return response
+
+
+@require_GET
+def segment_export(request, pk: int):
+    segment = _segment(request, pk)
+    kind = request.GET.get("format", "xlsx")
+    if kind not in ("xlsx", "csv"):
+        raise Http404
+    try:
+        return export_response(segment, user=request.user, kind=kind)
+    except ValidationError as exc:  # the definition uses a criterion that is no longer available
+        messages.error(request, " ".join(exc.messages))
+        return redirect("customers:segment-detail", pk=segment.pk)
+
+
+# --- freeze, copy, delete ------------------------------------------------------------------------------------
+
+
+@require_POST
+def segment_freeze(request, pk: int):
+    segment = _own_segment(request, pk)
+    try:
+        segments.segment_freeze(segment=segment, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("The segment is frozen: its members are now a fixed list."))
+    return redirect("customers:segment-detail", pk=segment.pk)
+
+
+@require_POST
+def segment_copy(request, pk: int):
+    segment = _segment(request, pk)
+    try:
+        copy = segments.segment_copy(segment=segment, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("customers:segment-detail", pk=segment.pk)
+    messages.success(request, _("Copied to %(name)s.") % {"name": copy.name})
+    return redirect("customers:segment-edit", pk=copy.pk)
+
+
+@require_POST
+def segment_delete(request, pk: int):
+    segment = _own_segment(request, pk)
+    try:
+        segments.segment_delete(segment=segment, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("customers:segment-detail", pk=segment.pk)
+    messages.success(request, _("Segment %(name)s deleted.") % {"name": segment.name})
+    return redirect("customers:segment-list")
+
+
+# --- movement report ---------------------------------------------------------------------------------------
+
+
+def _month(value: str) -> date:
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        raise Http404 from None
+
+
+@require_GET
+def segment_movements(request, pk: int):
+    segment = _segment(request, pk)
+    movements = segments.segment_movements(segment, user=request.user)
+    context = {
+        "segment": segment,
+        "movements": list(reversed(movements)),  # the table reads newest first
+        "chart": segments.movement_chart(movements),
+    }
+    return render(request, "customers/segments/movements.html", context)
+
+
+@require_GET
+def segment_movement_list(request, pk: int, month: str, kind: str):
+    segment = _segment(request, pk)
+    if kind not in segments.MOVEMENT_KINDS:
+        raise Http404
+    day = _month(month)
+    customers = segments.member_rows(segments.movement_customers(segment, user=request.user, month=day, kind=kind))
+    paginator, page, page_error = _page(request, customers)
+    context = {
+        "segment": segment, "month": day, "kind": kind, "paginator": paginator, "page": page,
+        "page_error": page_error, "show_finance": may_see_spend(request.user),
+        "back": reverse("customers:segment-movements", args=[segment.pk]),
+    }  # fmt: skip
+    template = "customers/segments/_member_table.html" if request.htmx else "customers/segments/movement_list.html"
+    return render(request, template, context)
