@@ -151,7 +151,8 @@ def prepare(
     run([PYTHON, "manage.py", "migrate", "-v0"], env)
     print(f"[{size}] seeding")
     seconds = run(
-        [PYTHON, "manage.py", "seed_demo", "--customers", str(size), "--contacts-per-customer", str(contacts_per_customer),
+        [PYTHON, "manage.py", "seed_demo", "--customers", str(size),
+         "--contacts-per-customer", str(contacts_per_customer),
          "--members-per-customer", "10", "--months", "24", "--monthly-totals"],
         env,
     )  # fmt: skip
