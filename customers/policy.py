@@ -4,7 +4,7 @@ Row-level visibility is CustomerQuerySet.visible_to; this module decides the col
 serializers, exports and admin all ask here."""
 
 from channels.models import Role, User
-from customers.models import Contact, Customer
+from customers.models import Contact, Customer, may_edit_customers, visible_ids_among
 
 
 def hidden_customer_fields(user: User) -> frozenset[str]:
@@ -45,4 +45,4 @@ def may_see_spend(user: User) -> bool:
 
 
 def can_edit(user: User, customer: Customer) -> bool:
-    return Customer.objects.editable_by(user).filter(pk=customer.pk).exists()
+    return may_edit_customers(user) and bool(visible_ids_among(user, [customer.pk]))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value
@@ -32,6 +33,7 @@ from customers.models import (
 )
 from customers.models.segmentation import TIER_RANK
 from customers.naming import name_key
+from customers.selectors import chart_cache_key
 from kam import request_cache
 
 CODE_PREFIX = "KA"
@@ -440,6 +442,7 @@ def customer_merge(*, survivor: Customer, duplicate: Customer, by: User, reason:
         survivor.save()
         customer_refresh_keys(customer=survivor)
         request_cache.clear()  # children moved to the survivor
+        transaction.on_commit(lambda: forget_customer_charts([survivor.pk, duplicate.pk]))
         return MergeRecord.objects.create(
             survivor=survivor, duplicate=duplicate, merged_by=by, reason=reason, moved=moved
         )
@@ -573,6 +576,7 @@ def spend_upsert(*, rows: list[SpendRow]) -> dict[str, int]:
         for r in rows
     ]
     with transaction.atomic():
+        transaction.on_commit(lambda: forget_customer_charts(set(resolved.values())))
         SpendRecord.objects.bulk_create(
             objs,
             batch_size=2000,
@@ -605,6 +609,7 @@ def members_upsert(*, rows: list[MemberRow]) -> dict[str, int]:
     ]
     touched = set(resolved.values())
     with transaction.atomic():
+        transaction.on_commit(lambda: forget_customer_charts(touched))
         GroupMember.objects.bulk_create(
             objs,
             batch_size=2000,
@@ -614,6 +619,11 @@ def members_upsert(*, rows: list[MemberRow]) -> dict[str, int]:
         )
         refresh_member_counts(customer_ids=touched)
     return {"received": len(rows), "customers": len(touched)}
+
+
+def forget_customer_charts(customer_ids: Iterable[int]) -> None:
+    """Billed facts changed: the 360 page's cached charts of these customers are stale."""
+    cache.delete_many([chart_cache_key(pk) for pk in customer_ids])
 
 
 def refresh_member_counts(*, customer_ids: Iterable[int] | None = None) -> int:

@@ -29,7 +29,7 @@ from customers.forms import (
     account_managers,
     add_service_errors,
 )
-from customers.models import Contact, Customer, Region
+from customers.models import Contact, Customer, Region, visible_ids_among
 from customers.panels import render_panels
 from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields, may_see_spend
 from kam.pagination import CappedPaginator
@@ -40,11 +40,8 @@ SORTABLE = ("code", "name", "tier", "members_count", "value_score")
 
 
 def _visible_ids(user: User, customers) -> set[int]:
-    """Which of these customers the user may open (one query): links are shown only for those."""
-    ids = {c.pk for c in customers if c is not None}
-    if not ids:
-        return set()
-    return set(Customer.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+    """Which of these customers the user may open (no query): links are shown only for those."""
+    return visible_ids_among(user, [c.pk for c in customers if c is not None])
 
 
 def _editable_customer(request, pk: int) -> Customer:
@@ -148,6 +145,7 @@ def customer_detail(request, pk: int):
     contact_sensitive = [f for f in Contact.SENSITIVE_FIELDS if f not in hidden_contact]
     visits = selectors.visits_of(customer)
     due = selectors.next_visit_due(customer, last_visit=visits[0] if visits else None)
+    charts = selectors.customer_charts(customer)
     context = {
         "customer": customer,
         "ancestors": ancestors,
@@ -159,8 +157,8 @@ def customer_detail(request, pk: int):
         "next_visit_due": due,
         "visit_overdue": due is not None and due < date.today(),
         "charts": {
-            "spend": selectors.spend_by_month(customer) if may_see_spend(user) else None,
-            "members": selectors.members_trend(customer),
+            "spend": charts["spend"] if may_see_spend(user) else None,
+            "members": charts["members"],
         },
         "assignments": selectors.assignment_history(customer),
         "changes": selectors.change_history(customer, hidden={Customer: hidden, Contact: hidden_contact}),

@@ -34,6 +34,16 @@ def english_messages(request, settings):
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """Cached per-customer data (360 charts) must not leak between tests: ids are reused after rollbacks."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fresh_naming_cache():
     """Rows rolled back at the end of a test send no signal: clear the naming dictionary cache."""
     from customers import naming

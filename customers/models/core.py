@@ -113,11 +113,27 @@ class CustomerQuerySet(models.QuerySet):
 
     def editable_by(self, user):
         """Customers the user may change: what they see, minus read-only roles."""
-        if not getattr(user, "is_authenticated", False) or user.is_read_only:
-            return self.none()
-        if user.role in (Role.AGENT, Role.DISPATCHER) and not user.is_superuser:
+        if not may_edit_customers(user):
             return self.none()
         return self.visible_to(user)
+
+
+def may_edit_customers(user) -> bool:
+    """The role part of editable_by: analysts read, agents and dispatchers look up."""
+    if not getattr(user, "is_authenticated", False) or user.is_read_only:
+        return False
+    return user.is_superuser or user.role not in (Role.AGENT, Role.DISPATCHER)
+
+
+def visible_ids_among(user, ids) -> set[int]:
+    """Which of these ids (of customers already loaded) the user may open: visible_to's rule answered
+    from the per-request portfolio, without a query (for links and buttons on a page)."""
+    ids = {pk for pk in ids if pk is not None}
+    if not ids or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    if user.sees_all_customers:
+        return ids
+    return ids & set(portfolio_ids(user))
 
 
 def portfolio_ids(user) -> list[int]:

@@ -451,3 +451,14 @@ def test_an_edit_does_not_write_back_stale_computed_fields(am):
     services.customer_update(customer=stale, by=am, employees=12)
 
     assert Customer.objects.values_list("value_score", "employees").get(pk=customer.pk) == (77, 12)
+
+
+def test_cached_charts_follow_a_new_billing_feed(django_capture_on_commit_callbacks):
+    from customers.selectors import customer_charts
+
+    customer = CustomerFactory()
+    this_month = datetime.date.today().replace(day=1)
+    assert customer_charts(customer)["spend"]["total"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        services.spend_upsert(rows=[services.SpendRow(customer.pk, this_month, "voice", Decimal("250"))])
+    assert customer_charts(customer)["spend"]["total"] == 250
