@@ -134,9 +134,7 @@ def run(cmd: list[str], env: dict[str, str]) -> float:
     return time.monotonic() - started
 
 
-def prepare(
-    size: int, url: str, env: dict[str, str], reuse: bool, contacts_per_customer: int = 4
-) -> float | None:
+def prepare(size: int, url: str, env: dict[str, str], reuse: bool, contacts_per_customer: int = 4) -> float | None:
     """Fresh database, migrated and seeded; returns the seeding time (None when an existing one was reused)."""
     name = url.rsplit("/", 1)[1]
     if reuse and demo_customers(url) == size:

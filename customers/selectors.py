@@ -21,6 +21,7 @@ from customers.models import (
     SpendRecord,
     TierLevel,
     Visit,
+    visible_ids_among,
 )
 
 SUBSTRING_MIN_LENGTH = 3  # pg_trgm extracts no trigram from a shorter pattern
@@ -117,9 +118,15 @@ def caller_lookup(*, user: User, phone: str) -> list[CallerMatch]:
 
 def customer_detail(*, user: User, pk: int) -> Customer:
     """One customer the user may see (merged records too: they show where they went). Raises
-    Customer.DoesNotExist otherwise, which views turn into a 404."""
+    Customer.DoesNotExist otherwise, which views turn into a 404.
+
+    visible_to's rule is applied through visible_ids_among (the same rule, answered from the
+    per-request portfolio): an id list inside this joined query costs PostgreSQL more planning
+    time than the whole fetch."""
+    if not visible_ids_among(user, [pk]):
+        raise Customer.DoesNotExist
     return (
-        Customer.objects.visible_to(user)
+        Customer.objects
         # Few joins on purpose: with eight tables PostgreSQL spends ~5 ms planning this one row.
         .select_related("account_manager__team", "industry", "region__parent", "parent")
         .annotate(
@@ -266,12 +273,13 @@ def change_history(customer: Customer, *, limit: int = 50, hidden: dict | None =
     Reads a bounded window of history rows per model in one query each and diffs consecutive
     versions of the same record in memory (simple_history's prev_record would query per row).
     `hidden` maps a model to field names the reader may not see (customers.policy); their changes are left out."""
-    # The customer and the records merged into it, as a subquery (no separate query for the ids).
-    merged = Customer.objects.filter(merged_into=customer).values("pk")
+    # The customer and the records merged into it, as one indexed subquery (an OR of "= pk" with a
+    # subquery would scan the history table).
+    family = Customer.objects.filter(Q(pk=customer.pk) | Q(merged_into=customer)).values("pk")
     entries: list[Change] = []
     for history, field in ((Customer.history, "id"), (Contact.history, "customer_id")):
         records = list(
-            history.filter(Q(**{field: customer.pk}) | Q(**{f"{field}__in": merged}))
+            history.filter(**{f"{field}__in": family})
             .select_related("history_user")
             .order_by("-history_date", "-history_id")[:HISTORY_WINDOW]
         )
