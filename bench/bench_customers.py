@@ -263,26 +263,32 @@ def fill(endpoint: Endpoint, values: dict[str, str]) -> tuple[str, dict | None, 
 
 
 def measure(base: str, values: dict[str, str], password: str, requests: int, warmup: int) -> dict[str, dict]:
+    """Round-robin over the endpoints (floor included): a burst of machine noise then hits every
+    endpoint alike instead of whichever one happened to be running, so the ratios to the floor
+    compare like with like."""
     sessions: dict[str, Session] = {}
-    results = {}
+    prepared = []
     for endpoint in ENDPOINTS:
         if endpoint.user not in sessions:
             sessions[endpoint.user] = Session(base, endpoint.user, password)
-        session = sessions[endpoint.user]
         path, body, _label = fill(endpoint, values)
-        statuses, times = [], []
-        for i in range(warmup + requests):
+        prepared.append((endpoint, sessions[endpoint.user], path, body))
+    statuses: dict[str, set] = {endpoint.key: set() for endpoint in ENDPOINTS}
+    times: dict[str, list[float]] = {endpoint.key: [] for endpoint in ENDPOINTS}
+    for i in range(warmup + requests):
+        for endpoint, session, path, body in prepared:
             status, ms = session.request(endpoint.method, path, body)
-            statuses.append(status)
+            statuses[endpoint.key].add(status)
             if i >= warmup:
-                times.append(ms)
-        times.sort()
-        results[endpoint.key] = {
-            "p50": statistics.median(times),
-            "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
-            "statuses": sorted(set(statuses)),
+                times[endpoint.key].append(ms)
+    results = {}
+    for endpoint in ENDPOINTS:
+        samples = sorted(times[endpoint.key])
+        results[endpoint.key] = row = {
+            "p50": statistics.median(samples),
+            "p95": samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))],
+            "statuses": sorted(statuses[endpoint.key]),
         }
-        row = results[endpoint.key]
         print(f"    {endpoint.key:<20} p50 {row['p50']:7.1f} ms  p95 {row['p95']:7.1f} ms  {row['statuses']}")
     return results
 

@@ -15,7 +15,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from channels.models import Role, User
+from channels.models import Role, Team, User
 from customers import duplicates, policy, selectors, services
 from customers.filters import CustomerFilterSet
 from customers.forms import (
@@ -122,6 +122,9 @@ def customer_list(request):
         "page_error": page_error,
         "sort_links": sort_links,
         "may_create": policy.may_create_customers(request.user),
+        # lazy: evaluated only when the cached option list is rendered again
+        "team_options": Team.objects.order_by("name").only("pk", "name"),
+        "chosen_team": filterset.form.cleaned_data.get("team") if filterset.form.is_valid() else None,
     }
     template = "customers/_customer_table.html" if request.htmx else "customers/customer_list.html"
     return render(request, template, context)

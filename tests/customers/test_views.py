@@ -604,3 +604,15 @@ def test_list_page_for_everyone_seeing_roles_offers_teams_not_every_manager(clie
     options = {u.pk for u in chosen.context["filterset"].form.fields["account_manager"].queryset}
     assert options == {am.pk, teammate.pk} | ({am.team.supervisor_id} if am.team.supervisor_id else set())
     assert outsider.pk not in options
+
+
+def test_team_options_are_cached_and_the_chosen_team_stays_selected(client, steward, am, django_assert_max_num_queries):
+    from django.urls import reverse
+
+    client.force_login(steward)
+    client.get(reverse("customers:list"))  # renders and caches the option list
+    with django_assert_max_num_queries(7):
+        page = client.get(reverse("customers:list"), {"team": am.team_id})
+    html = page.content.decode()
+    assert f'<option value="{am.team_id}" selected>{am.team}</option>' in html
+    assert html.count(f'<option value="{am.team_id}"') == 2  # selected copy + the cached list
