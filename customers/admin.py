@@ -257,11 +257,8 @@ class TierLevelAdmin(admin.ModelAdmin):
 
 class TierRulesAdminMixin:
     """Rule edits go through tiering.tier_rules_update (it bumps the rule version and keeps history); the form
-    shows the same rule checks as errors before anything is saved."""
-
-    def rules_as_edited(self, instance):
-        """(policy, bands best first) as they would be after this form's save."""
-        raise NotImplementedError
+    shows the same rule checks as errors before anything is saved. Each admin using it defines
+    `rules_as_edited(instance)`: (policy, bands best first) as they would be after the form's save."""
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
