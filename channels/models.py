@@ -152,6 +152,7 @@ class Role(models.TextChoices):
     ANALYST = "analyst", _("Analyst")
     ADMIN = "admin", _("Administrator")
     INTEGRATION = "integration", _("System integration (billing feed)")
+    PARTNER = "partner", _("Partner agent staff")
 
 
 class User(AbstractUser):
@@ -209,3 +210,31 @@ class User(AbstractUser):
     def sees_service_fields_only(self) -> bool:
         """Call-center agents see no finance, strategy, attitude or budget fields."""
         return self.role == Role.AGENT and not self.is_superuser
+
+
+class Notification(models.Model):
+    """An in-app notification; `channels.notifications` also sends it by e-mail (and SMS when urgent)."""
+
+    recipient = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+    )
+    kind = models.SlugField(_("kind"), max_length=40)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), blank=True)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    urgent = models.BooleanField(_("urgent"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent by e-mail/SMS"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_inbox_idx"),
+            models.Index(fields=["recipient"], condition=Q(read_at__isnull=True), name="notification_unread_idx"),
+        ]
+
+    def __str__(self):
+        return self.title

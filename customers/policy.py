@@ -24,6 +24,11 @@ def may_create_customers(user: User) -> bool:
     return user.is_admin_role or not (user.is_read_only or user.role in (Role.AGENT, Role.DISPATCHER))
 
 
+def may_register_prospects(user: User) -> bool:
+    """Every channel captures opportunities and may name a prospect; read-only and feed logins may not."""
+    return user.is_admin_role or not (user.is_read_only or user.role == Role.INTEGRATION)
+
+
 def may_assign_account_manager(user: User) -> bool:
     """Account managers create into their own portfolio; supervisors, stewards and admins assign."""
     return user.is_admin_role or user.role in (Role.SUPERVISOR, Role.DATA_STEWARD)

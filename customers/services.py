@@ -188,9 +188,28 @@ def customer_create(*, by: User, confirm_not_duplicate: bool = False, reason: st
         customer.account_manager = by if by.role in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER) else None
     validate_customer(customer, by=by)
     _check_duplicates(customer, confirm_not_duplicate=confirm_not_duplicate)
+    return _save_new_customer(customer, by=by, reason=reason or _("Created"))
+
+
+def prospect_register(*, by: User, confirm_not_duplicate: bool = False, **fields) -> Customer:
+    """Register the prospect named by a captured lead or opportunity (seed 004: every channel captures,
+    so roles that may not create customers may still name a prospect). Same validation and duplicate check
+    as `customer_create`; the prospect has no account manager until routing or a supervisor gives it one."""
+    unknown = set(fields) - {"name", "phone", "region", "region_id", "industry", "industry_id", "address"}
+    if unknown:
+        raise ValueError(f"not writable: {sorted(unknown)}")
+    if not policy.may_register_prospects(by):
+        raise PermissionDenied(_("Your role may not register prospects."))
+    customer = Customer(**fields, status=Customer.Status.PROSPECT, created_by=by)
+    validate_customer(customer, by=by)
+    _check_duplicates(customer, confirm_not_duplicate=confirm_not_duplicate)
+    return _save_new_customer(customer, by=by, reason=_("Prospect named in a captured opportunity"))
+
+
+def _save_new_customer(customer: Customer, *, by: User, reason: str) -> Customer:
     with transaction.atomic():
         customer._history_user = by
-        customer._change_reason = reason or _("Created")
+        customer._change_reason = reason
         try:
             customer.save()
         except IntegrityError as exc:  # a concurrent create took the credit code

@@ -218,6 +218,10 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kam@localhost")
+# The SMS gateway is outside the system: kam.sms.SmsBackend is its interface.
+# Absolute address of the app, for links in e-mails.
+SITE_URL = env.str("KAM_SITE_URL", default="http://localhost:8000")
+SMS_BACKEND = env.str("SMS_BACKEND", default="kam.sms.LoggingSmsBackend")
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -265,13 +269,14 @@ if REDIS_URL:
 else:
     # Embedded broker: messages are files in var/broker, shared by web, worker and beat processes,
     # so the zero-setup install still runs a real worker and beat without a Redis server.
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "broker" / "queue"),
         "data_folder_out": str(VAR_DIR / "broker" / "queue"),
         "processed_folder": str(VAR_DIR / "broker" / "processed"),
+        "control_folder": str(VAR_DIR / "broker" / "control"),  # kombu's default is ./control
         "store_processed": False,
         "visibility_timeout": 1800,
     }
@@ -309,7 +314,30 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.evaluate_tiers_task",
         "schedule": crontab(minute=0, hour=2, day_of_month=3),
     },
+    # The database, not the broker, records pending routing: re-enqueue what is pending beyond
+    # KAM_ROUTING_SWEEP_AFTER seconds (lost with a broker restart, a dead worker or a failed enqueue).
+    "sweep-routing": {
+        "task": "opportunities.tasks.sweep_routing",
+        "schedule": env.int("KAM_ROUTING_SWEEP_EVERY", default=60),
+    },
+    # Claim timers: escalate what is unclaimed at the claim deadline, return to the queue at the return deadline.
+    "claim-timers": {
+        "task": "opportunities.tasks.enforce_claim_timers",
+        "schedule": 60,
+    },
+    # Stale and idle alerts (stage older than its limit, no follow-up activity), once a day.
+    "opportunity-alerts": {
+        "task": "opportunities.tasks.stale_alerts",
+        "schedule": crontab(minute=30, hour=7),
+    },
+    # Notifications whose delivery task was lost (broker down at commit).
+    "deliver-notifications": {
+        "task": "channels.tasks.deliver_notifications",
+        "schedule": 300,
+    },
 }
+# Pending routing older than this (seconds) is re-enqueued by the sweep.
+KAM_ROUTING_SWEEP_AFTER = env.int("KAM_ROUTING_SWEEP_AFTER", default=90)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -14,7 +14,9 @@ urlpatterns = [
     # The language switch works before login too (the login page offers it).
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("customers/", include("customers.urls")),
+    path("orders/", include("orders.urls")),
     path("organisation/", include("channels.urls")),
+    path("opportunities/", include("opportunities.urls")),
     path("api/v1/", include("kam.api.urls")),
     path("admin/", admin.site.urls),
 ]

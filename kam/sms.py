@@ -1,0 +1,34 @@
+"""SMS gateway interface. The operator's SMS gateway (outside this system) plugs in behind
+`SmsBackend`; the shipped backend logs the message. Choose one with settings.SMS_BACKEND."""
+
+import logging
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger("kam.sms")
+
+
+class SmsBackend:
+    """Send one text to one mobile number; return True when the gateway accepted it."""
+
+    def send(self, mobile: str, text: str) -> bool:
+        raise NotImplementedError("An SMS backend must implement send(mobile, text).")
+
+
+class LoggingSmsBackend(SmsBackend):
+    """Writes the message to the `kam.sms` log instead of a gateway (development, demo, tests)."""
+
+    def send(self, mobile: str, text: str) -> bool:
+        logger.info("SMS to %s: %s", mobile, text)
+        return True
+
+
+def get_backend() -> SmsBackend:
+    return import_string(settings.SMS_BACKEND)()
+
+
+def send_sms(mobile: str, text: str) -> bool:
+    if not mobile:
+        return False
+    return get_backend().send(mobile, text)
