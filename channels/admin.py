@@ -51,3 +51,21 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         (_("Organisation"), {"fields": ("display_name", "role", "channel_type", "team")}),
     )
+
+
+@admin.register(models.Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """Read-only: notifications are written by channels.notifications.notify and sent by its task."""
+
+    list_display = ("created_at", "recipient", "kind", "title", "urgent", "read_at", "sent_at")
+    list_select_related = ("recipient",)
+    list_filter = ("kind", "urgent")
+    search_fields = ("title", "recipient__username", "recipient__display_name")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,12 +1,15 @@
 """Notifications to staff: an in-app row for each recipient, then e-mail (and SMS when urgent) sent
 by a Celery task after commit, outside the transaction that caused them."""
 
+import logging
 from collections.abc import Iterable
 
 from django.db import transaction
 from django.utils import timezone
 
 from channels.models import Notification, User
+
+logger = logging.getLogger("kam.notifications")
 
 
 def notify(
@@ -34,12 +37,10 @@ def notify(
 def _enqueue(task, ids):
     """A broker that is down must not fail the request that caused the notification: the rows are kept
     (unsent) and `deliver_notifications` with no ids sends whatever is still unsent."""
-    import logging
-
     try:
         task.delay(ids)
     except Exception:  # noqa: BLE001 - any broker error; the row stays unsent and the sweep sends it
-        logging.getLogger("kam.notifications").warning("could not enqueue notification delivery", exc_info=True)
+        logger.warning("could not enqueue notification delivery", exc_info=True)
 
 
 def deliver(ids: list[int] | None = None, *, limit: int = 500) -> int:
@@ -61,10 +62,15 @@ def deliver(ids: list[int] | None = None, *, limit: int = 500) -> int:
         text = f"{note.title}\n\n{note.body}".strip()
         if note.link:
             text += f"\n\n{settings.SITE_URL.rstrip('/')}{note.link}"
-        if user.email:
-            send_mail(note.title, text, None, [user.email], fail_silently=True)
-        if note.urgent and user.mobile:
-            send_sms(user.mobile, note.title)
+        # The row is already marked sent: a failing mail server or SMS gateway is logged, not retried, and
+        # does not stop the rest of the batch.
+        try:
+            if user.email:
+                send_mail(note.title, text, None, [user.email])
+            if note.urgent and user.mobile:
+                send_sms(user.mobile, note.title)
+        except Exception:  # noqa: BLE001 - any SMTP/gateway error
+            logger.warning("notification %s not delivered to %s", note.pk, user.pk, exc_info=True)
         sent += 1
     return sent
 

@@ -489,7 +489,10 @@ DEMO_LOGINS = [
     ("ops_zhao", "赵磊", Role.DISPATCHER, "operations_center", None, False),
     ("steward_liu", "刘洋", Role.DATA_STEWARD, "operations_center", None, False),
     ("analyst_sun", "孙丽", Role.ANALYST, None, None, False),
+    # Staff of the first core partner agent (the partner is linked once the partners exist).
+    ("partner_qian", "钱芳", Role.PARTNER, "social_channel", None, False),
 ]
+PARTNER_STAFF = (1, 2)  # background staff per partner agent (partner_qian counts for the first core one)
 AM_PER_TEAM = 6
 NAMED_PORTFOLIO = 40  # customers assigned directly to each named account manager (plus subsidiaries)
 
@@ -535,7 +538,20 @@ class Summary:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-class DemoGenerator:
+class TimedSteps:
+    """A demo generator's steps, each timed into `self.summary.timings` and reported through `self.progress`."""
+
+    summary: Summary
+    progress: Callable[[str], object]
+
+    def _timed(self, label: str, step: Callable[[], object]) -> None:
+        started = time.monotonic()
+        step()
+        self.summary.timings[label] = time.monotonic() - started
+        self.progress(f"{label}: {self.summary.timings[label]:.1f}s")
+
+
+class DemoGenerator(TimedSteps):
     def __init__(
         self,
         *,
@@ -581,12 +597,6 @@ class DemoGenerator:
             self._timed("member counts", lambda: refresh_member_counts(customer_ids=None))
         self.summary.timings["total"] = time.monotonic() - started
         return self.summary
-
-    def _timed(self, label: str, step: Callable[[], object]) -> None:
-        started = time.monotonic()
-        step()
-        self.summary.timings[label] = time.monotonic() - started
-        self.progress(f"{label}: {self.summary.timings[label]:.1f}s")
 
     # --- staff ----------------------------------------------------------------------------------------
 
@@ -696,11 +706,37 @@ class DemoGenerator:
                     contact_phone=self._next_fixed_line(city),
                 )
             )
+        staff: list[User] = []
         if social is not None:
             Partner.objects.bulk_create(partners, batch_size=BATCH)
+            staff = self._create_partner_staff(partners, named["partner_qian"], social)
         self.summary.counts[Team._meta.verbose_name_plural] = sum(len(g) for g in teams.values())
-        self.summary.counts[User._meta.verbose_name_plural] = len(users)
+        self.summary.counts[User._meta.verbose_name_plural] = len(users) + len(staff)
         self.summary.counts[Partner._meta.verbose_name_plural] = len(partners) if social is not None else 0
+
+    def _create_partner_staff(self, partners: list[Partner], qian: User, social: ChannelType) -> list[User]:
+        """1-2 staff logins (role partner) per partner agent; partner_qian works for the first core one."""
+        first_core = next(p for p in partners if p.is_core)
+        qian.partner = first_core
+        qian.save(update_fields=["partner"])
+        staff = []
+        for partner in partners:
+            wanted = self.rng.randint(*PARTNER_STAFF) - (partner is first_core)
+            for _i in range(max(0, wanted)):
+                staff.append(
+                    User(
+                        username=f"ptn_{len(staff) + 1:05d}",
+                        display_name=self._person_name(),
+                        role=Role.PARTNER,
+                        channel_type=social,
+                        partner=partner,
+                        password=make_password(None),
+                        mobile=self._next_mobile(),
+                    )
+                )
+        User.objects.bulk_create(staff, batch_size=BATCH)
+        self.users.update((u.username, u) for u in staff)
+        return staff
 
     # --- customers: plan --------------------------------------------------------------------------------
 

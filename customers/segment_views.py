@@ -8,7 +8,6 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +20,7 @@ from customers.forms import add_service_errors
 from customers.models import Segment
 from customers.policy import may_see_spend
 from customers.segment_forms import DefinitionForm, SegmentForm
-from kam.pagination import CappedPaginator
+from kam.pagination import CappedPaginator, page_of
 
 PAGE_SIZE = 25
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,17 +38,6 @@ def _own_segment(request, pk: int) -> Segment:
     if not segments.can_change(request.user, segment):
         raise Http404
     return segment
-
-
-def _page(request, queryset):
-    """A page of a capped paginator, or the paginator's message when the number is past the cap."""
-    paginator = CappedPaginator(queryset, PAGE_SIZE)
-    try:
-        return paginator, paginator.page(request.GET.get("page") or 1), ""
-    except PageNotAnInteger:
-        return paginator, paginator.page(1), ""
-    except EmptyPage as exc:
-        return paginator, None, str(exc)
 
 
 # --- list, create, edit ----------------------------------------------------------------------------------
@@ -116,7 +104,7 @@ def segment_detail(request, pk: int):
     context = {"segment": segment, "definition_error": ""}
     try:
         members = segments.member_rows(segments.segment_members(segment, user=request.user))
-        context["paginator"], context["page"], context["page_error"] = _page(request, members)
+        context["paginator"], context["page"], context["page_error"] = page_of(request, members, PAGE_SIZE)
     except ValidationError as exc:
         context["definition_error"] = " ".join(exc.messages)
     context["show_finance"] = may_see_spend(request.user)
@@ -239,7 +227,7 @@ def segment_movement_list(request, pk: int, month: str, kind: str):
         raise Http404
     day = _month(month)
     customers = segments.member_rows(segments.movement_customers(segment, user=request.user, month=day, kind=kind))
-    paginator, page, page_error = _page(request, customers)
+    paginator, page, page_error = page_of(request, customers, PAGE_SIZE)
     context = {
         "segment": segment, "month": day, "kind": kind, "paginator": paginator, "page": page,
         "page_error": page_error, "show_finance": may_see_spend(request.user),

@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Cast, Coalesce, Concat, LPad
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.models import HistoricalChanges
@@ -35,6 +35,7 @@ from customers.models.segmentation import TIER_RANK
 from customers.naming import name_key
 from customers.selectors import chart_cache_key
 from kam import request_cache
+from kam.db import numbered_code
 
 CODE_PREFIX = "KA"
 
@@ -66,9 +67,7 @@ def customer_refresh_keys(*, customer: Customer) -> None:
 
 def assign_customer_codes(queryset) -> int:
     """Give every customer in `queryset` without a code its code KA + 8-digit id, in one UPDATE."""
-    return queryset.filter(code__isnull=True).update(
-        code=Concat(Value(CODE_PREFIX), LPad(Cast("id", CharField()), 8, Value("0")), output_field=CharField())
-    )
+    return queryset.filter(code__isnull=True).update(code=numbered_code(CODE_PREFIX))
 
 
 # --- validation -----------------------------------------------------------------------------------------

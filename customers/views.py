@@ -7,7 +7,6 @@ from datetime import date
 from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,7 +31,7 @@ from customers.forms import (
 from customers.models import Contact, Customer, Region, visible_ids_among
 from customers.panels import render_panels
 from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields, may_see_spend
-from kam.pagination import CappedPaginator
+from kam.pagination import page_of
 
 PAGE_SIZE = 25
 # Sortable columns of the list: column key -> OrderingFilter value.
@@ -99,14 +98,7 @@ def customer_list(request):
     queryset = filterset.qs
     # A unique last sort key keeps pages stable when the chosen column has ties.
     queryset = queryset.order_by(*queryset.query.order_by, "-pk") if queryset.query.order_by else queryset
-    paginator = CappedPaginator(queryset, PAGE_SIZE)
-    page, page_error = None, ""
-    try:
-        page = paginator.page(request.GET.get("page") or 1)
-    except PageNotAnInteger:
-        page = paginator.page(1)
-    except EmptyPage as exc:
-        page_error = str(exc)
+    paginator, page, page_error = page_of(request, queryset, PAGE_SIZE)
     current = request.GET.get("ordering", "")
     sort_links = {
         key: {

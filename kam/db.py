@@ -17,3 +17,15 @@ class TrigramIndex(GinIndex):
 
 def trigram(expression, *, name: str) -> TrigramIndex:
     return TrigramIndex(OpClass(expression, name="gin_trgm_ops"), name=name)
+
+
+def numbered_code(prefix: str):
+    """The expression for a record's number: `prefix` + its id padded to 8 digits (KA00000042, OP00000042).
+    Written with an UPDATE right after the insert, so the number always matches the id."""
+    from django.db.models.functions import Cast, Concat, LPad
+
+    return Concat(
+        models.Value(prefix),
+        LPad(Cast("id", models.CharField()), 8, models.Value("0")),
+        output_field=models.CharField(),
+    )

@@ -8,7 +8,7 @@ settings.KAM_LIST_COUNT_CAP + 1 rows (`SELECT COUNT(*) FROM (... LIMIT cap+1)`),
 from functools import cached_property
 
 from django.conf import settings
-from django.core.paginator import EmptyPage, Paginator
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.utils.translation import gettext_lazy as _
 
 
@@ -45,3 +45,15 @@ class CappedPaginator(Paginator):
                     % {"cap": self.cap}
                 ) from None
             raise
+
+
+def page_of(request, queryset, per_page: int, *, param: str = "page"):
+    """(paginator, page, message) for a list page: a bad number shows page 1; a number past the end or
+    the cap gives no page and the paginator's message."""
+    paginator = CappedPaginator(queryset, per_page)
+    try:
+        return paginator, paginator.page(request.GET.get(param) or 1), ""
+    except PageNotAnInteger:
+        return paginator, paginator.page(1), ""
+    except EmptyPage as exc:
+        return paginator, None, str(exc)

@@ -254,6 +254,8 @@ SPECTACULAR_SETTINGS = {
         "TierEnum": "customers.models.Tier",
         "TierEvaluationKindEnum": "customers.models.TierEvaluation.Kind",
         "VisitKindEnum": "customers.models.Visit.Kind",
+        "OpportunityKindEnum": "opportunities.models.Kind",
+        "ActivityKindEnum": "opportunities.models.Activity.Kind",
     },
 }
 
@@ -338,6 +340,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Pending routing older than this (seconds) is re-enqueued by the sweep.
 KAM_ROUTING_SWEEP_AFTER = env.int("KAM_ROUTING_SWEEP_AFTER", default=90)
+# Test hook (off by default): hold each routing transaction open this many seconds, so the reliability
+# tests can kill a worker while routing is mid-flight (tests/opportunities/test_reliability.py).
+KAM_ROUTE_DELAY_SECONDS = env.float("KAM_ROUTE_DELAY_SECONDS", default=0.0)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -10,6 +10,7 @@ loss reasons and routing rules are data (editable rows), not constants.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import BilingualName
@@ -282,7 +283,7 @@ class Opportunity(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="captured_opportunities",
         verbose_name=_("captured by"),
     )  # fmt: skip
-    created_at = models.DateTimeField(_("captured at"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("captured at"), default=timezone.now, db_index=True, editable=False)
     # routing (the sales-service channel, 销售服务渠道)
     routing_status = models.CharField(
         _("routing status"), max_length=12, choices=RoutingStatus.choices, default=RoutingStatus.PENDING

@@ -41,6 +41,24 @@ def channel(code: str) -> ChannelType | None:
     return ChannelType.objects.filter(code=code).first()
 
 
+ROLE_CHANNEL = {
+    Role.ACCOUNT_MANAGER: "account_manager",
+    Role.SUPERVISOR: "account_manager",
+    Role.PHONE_ACCOUNT_MANAGER: "phone_account_manager",
+}
+
+
+def channel_of(user: User) -> ChannelType | None:
+    """The sales-service channel a person serves in: their own, else their partner's, else their role's
+    (a login without a channel must not leave an opportunity without one)."""
+    if user.channel_type_id:
+        return user.channel_type
+    if user.partner_id:
+        return user.partner.channel_type
+    code = ROLE_CHANNEL.get(user.role)
+    return channel(code) if code else None
+
+
 def customer_class(customer) -> str:
     """The responsibility matrix's class of a customer: tier letter, or prospect."""
     if customer.status == customer.Status.PROSPECT or not customer.tier:
@@ -170,7 +188,7 @@ def _place(rule: RoutingRule, opp: Opportunity) -> Placement | str:
         manager = opp.customer.account_manager
         if manager is None or not manager.is_active:
             return _("the customer's account manager is not available")
-        return Placement(user=manager, channel=manager.channel_type or channel("account_manager"))
+        return Placement(user=manager, channel=channel_of(manager))
     if target == RoutingRule.Target.CORE_PARTNER:
         partner = least_loaded_partner(core_partners_for(opp.customer), rule.capacity)
         if partner is None:
@@ -180,26 +198,28 @@ def _place(rule: RoutingRule, opp: Opportunity) -> Placement | str:
         user = least_loaded(phone_pool(), rule.capacity)
         if user is None:
             return _("no phone account manager below capacity")
-        return Placement(user=user, channel=user.channel_type or channel("phone_account_manager"))
+        return Placement(user=user, channel=channel_of(user))
     if target == RoutingRule.Target.TEAM_POOL:
         user = least_loaded(User.objects.filter(team_id=rule.target_team_id, role__in=SERVING_ROLES), rule.capacity)
         if user is None:
             return _("no one in the team below capacity")
-        return Placement(user=user, team_id=rule.target_team_id, channel=user.channel_type)
+        return Placement(user=user, team_id=rule.target_team_id, channel=channel_of(user))
     if target == RoutingRule.Target.USER:
         user = rule.target_user
         if user is None or not user.is_active:
             return _("the person is not available")
-        return Placement(user=user, channel=user.channel_type)
+        return Placement(user=user, channel=channel_of(user))
     return Placement(channel=channel("operations_center"))
 
 
-def decide(opp: Opportunity, rules=None) -> Placement:
+def decide(opp: Opportunity, rules=None, product_ids: set[int] | None = None) -> Placement:
     """Walk the active rules in order; the first that matches and can place the opportunity wins.
-    Nothing placed: the operations-center queue."""
+    Nothing placed: the operations-center queue. `product_ids` stands in for the products of an unsaved
+    opportunity (the dry-run tester)."""
     if rules is None:
         rules = active_rules()
-    product_ids = {p.pk for p in opp.products.all()} if opp.pk else set()
+    if product_ids is None:
+        product_ids = {p.pk for p in opp.products.all()} if opp.pk else set()
     trace: list[tuple[str, bool, str]] = []
     for rule in rules:
         why = _mismatch(rule, opp, product_ids)

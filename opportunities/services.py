@@ -9,13 +9,14 @@ pending (see `sweep_routing`).
 
 import datetime
 import logging
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Case, CharField, F, Q, Value, When
-from django.db.models.functions import Cast, Concat, LPad
+from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from channels.models import ChannelType, Role, Team, User
 from channels.notifications import notify
 from customers.models import Customer
 from customers.services import prospect_register
+from kam.db import numbered_code
 from opportunities import routing
 from opportunities.models import (
     AT_OPERATIONS_CENTER,
@@ -239,7 +241,7 @@ def capture(
         contact_channel = contact_channel or by.channel_type
         opp = Opportunity(
             kind=kind, title=title.strip(), customer=customer, captured_by=by, contact_channel=contact_channel,
-            routing_status=RoutingStatus.PENDING, routing_requested_at=now, **fields,
+            routing_status=RoutingStatus.PENDING, routing_requested_at=now, created_at=now, **fields,
         )  # fmt: skip
         if kind == Kind.OPPORTUNITY:
             opp.stage, opp.stage_changed_at, opp.qualified_at = Stage.IDENTIFIED, now, now
@@ -247,9 +249,7 @@ def capture(
             opp.probability = setting.probability if setting else None
         opp.full_clean(exclude=["customer", "captured_by", "contact", "contact_channel", "code"])
         opp.save()
-        Opportunity.objects.filter(pk=opp.pk).update(
-            code=Concat(Value(CODE_PREFIX), LPad(Cast("id", CharField()), 8, Value("0")), output_field=CharField())
-        )
+        Opportunity.objects.filter(pk=opp.pk).update(code=numbered_code(CODE_PREFIX))
         opp.refresh_from_db(fields=["code"])
         if products:
             opp.products.set(products)
@@ -310,6 +310,8 @@ def route(pk: int) -> Transfer | None:
         )
         if opp is None:
             return None
+        if django_settings.KAM_ROUTE_DELAY_SECONDS:  # test hook: a slow router, for killing workers mid-flight
+            time.sleep(django_settings.KAM_ROUTE_DELAY_SECONDS)
         placement = routing.decide(opp)
         now = timezone.now()
         changes = _placement_fields(placement, opp, now)
@@ -397,7 +399,9 @@ def return_to_operations(*, pk: int, by: User, reason: str) -> Opportunity:
     opp = _get(by, pk)
     if opp.is_closed:
         raise Conflict(_("A closed opportunity cannot be returned."))
-    mine = receiver_q(by) | Q(claimed_by=by)
+    # Before the claim any receiver (or the second cover) may return it; once claimed, only the one who claimed it.
+    waiting = Q(routing_status__in=AWAITING_CLAIM) & receiver_q(by)
+    mine = waiting | Q(routing_status=RoutingStatus.CLAIMED, claimed_by=by)
     ops = routing.channel("operations_center")
     now = timezone.now()
     with transaction.atomic():
@@ -468,7 +472,7 @@ def _dispatch_placement(opp: Opportunity, to_user: User | None, to_channel: str 
     if to_user is not None:
         if not to_user.is_active or to_user.role not in routing.SERVING_ROLES:
             raise ValidationError({"to_user": [_("This person cannot take opportunities.")]})
-        return routing.Placement(user=to_user, channel=to_user.channel_type, reason=_("Dispatched by hand"))
+        return routing.Placement(user=to_user, channel=routing.channel_of(to_user), reason=_("Dispatched by hand"))
     rule = {
         "account_manager": "account_manager", "social_channel": "core_partner",
         "phone_account_manager": "phone_pool", "operations_center": "operations_center",

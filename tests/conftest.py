@@ -54,6 +54,16 @@ def fresh_naming_cache():
 
 
 @pytest.fixture
+def eager_celery(settings, monkeypatch):
+    """Celery tasks run in-process. Celery reads its configuration once, so the Django setting alone does
+    not switch a configured app: patch the app's conf too (restored after the test)."""
+    from kam.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+
+
+@pytest.fixture
 def team(db):
     return TeamFactory(name="金融行业组")
 

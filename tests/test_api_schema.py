@@ -33,6 +33,24 @@ DOCUMENTED_PATHS = {
     "/api/v1/tier-changes/{id}/": {"get"},
     "/api/v1/tier-evaluations/": {"get", "post"},
     "/api/v1/tier-evaluations/{id}/": {"get"},
+    "/api/v1/products/": {"get"},
+    "/api/v1/products/{id}/": {"get"},
+    "/api/v1/opportunities/": {"get", "post"},
+    "/api/v1/opportunities/{id}/": {"get"},
+    "/api/v1/opportunities/{id}/claim/": {"post"},
+    "/api/v1/opportunities/{id}/return/": {"post"},
+    "/api/v1/opportunities/{id}/dispatch/": {"post"},
+    "/api/v1/opportunities/{id}/stage/": {"post"},
+    "/api/v1/opportunities/{id}/close/": {"post"},
+    "/api/v1/opportunities/{id}/qualify/": {"post"},
+    "/api/v1/opportunities/{id}/activities/": {"get", "post"},
+    "/api/v1/opportunities/{id}/transfers/": {"get"},
+    "/api/v1/routing-rules/": {"get", "post"},
+    "/api/v1/routing-rules/{id}/": {"get", "put", "patch", "delete"},
+    "/api/v1/routing-rules/test/": {"post"},
+    "/api/v1/notifications/": {"get"},
+    "/api/v1/notifications/{id}/": {"get"},
+    "/api/v1/notifications/read/": {"post"},
 }
 
 
@@ -68,6 +86,10 @@ def test_writes_document_their_error_answers(schema):
         assert {"200", "400", "403", "404"} <= set(paths[path]["post"]["responses"]), path
     for path in ("/api/v1/spend/", "/api/v1/members/"):
         assert {"200", "400", "403"} <= set(paths[path]["post"]["responses"]), path
+    assert {"201", "400", "403", "409"} <= set(paths["/api/v1/opportunities/"]["post"]["responses"])
+    for action in ("claim", "return", "dispatch", "stage", "close", "qualify"):
+        path = f"/api/v1/opportunities/{{id}}/{action}/"
+        assert {"200", "400", "403", "404", "409"} <= set(paths[path]["post"]["responses"]), path
 
 
 def test_customer_list_documents_the_search_alias_and_keyset_cursor(schema):

@@ -18,7 +18,7 @@ from tests.customers.factories import CustomerFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 NOW = datetime.datetime(2026, 11, 20, 10, 0, tzinfo=datetime.UTC)
-HOME_QUERY_BUDGET = 13
+HOME_QUERY_BUDGET = 14  # 13 + the unread-notifications badge of the navigation
 
 
 def as_user(client, user):

@@ -19,7 +19,8 @@ from tests.customers.factories import CustomerFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
 
-DETAIL_QUERY_BUDGET = 17  # session, user, segment, the criteria's reference rows, count, a page, the movement chart
+# session, user, unread-notifications badge, segment, the criteria's reference rows, count, a page, the movement chart
+DETAIL_QUERY_BUDGET = 18
 
 
 def as_user(client, user):

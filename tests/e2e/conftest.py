@@ -8,6 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+# Assertions wait up to 15 s (Playwright's default is 5 s): CI runs the browser next to a loaded database.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = "/usr/bin/chromium"
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"

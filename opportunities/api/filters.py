@@ -1,0 +1,60 @@
+"""API FilterSets of opportunities. Ids are plain numbers, not choices among all rows: a choice field would
+answer 400 for ids that do not exist and 200 for other people's, and so tell which ids exist."""
+
+import datetime
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from opportunities.models import Kind, Opportunity, RoutingStatus, Stage
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+class UserOrMeFilter(django_filters.CharFilter):
+    """A user id, or `me` for the caller."""
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        if value == "me":
+            return qs.filter(**{self.field_name: self.parent.request.user})
+        if not value.isdigit():
+            raise ValidationError({self.field_name: [_('Give a user id or "me".')]})
+        return qs.filter(**{f"{self.field_name}_id": int(value)})
+
+
+class OpportunityFilterSet(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=Kind.choices)
+    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label=_("Stage (repeat for several)"))
+    routing_status = django_filters.MultipleChoiceFilter(
+        choices=RoutingStatus.choices, label=_("Routing status (repeat for several)")
+    )
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer id"))
+    assigned_to = UserOrMeFilter(field_name="assigned_to", label=_('Receiver: a user id or "me"'))
+    captured_by = UserOrMeFilter(field_name="captured_by", label=_('Captured by: a user id or "me"'))
+    created_from = django_filters.DateFilter(method="filter_created_from", label=_("Captured on or after (date)"))
+    created_to = django_filters.DateFilter(method="filter_created_to", label=_("Captured on or before (date)"))
+    search = django_filters.CharFilter(method="filter_search", label=_("Number (exact) or words of the title"))
+
+    class Meta:
+        model = Opportunity
+        fields = ["kind", "stage", "routing_status", "customer", "assigned_to", "captured_by"]
+
+    # Day bounds as datetimes, so the created_at index serves the range (no per-row date cast).
+    def filter_created_from(self, queryset, name, value):
+        return queryset.filter(created_at__gte=_midnight(value))
+
+    def filter_created_to(self, queryset, name, value):
+        return queryset.filter(created_at__lt=_midnight(value + datetime.timedelta(days=1)))
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(code__iexact=value) | Q(title__icontains=value))

@@ -1,0 +1,26 @@
+from decimal import Decimal
+
+import factory
+from factory.django import DjangoModelFactory
+
+from orders.models import Product
+
+
+class ProductFactory(DjangoModelFactory):
+    """A catalogue product. The migration already loads the real catalogue (orders.reference); codes here
+    start with T so they never collide with it. Use Product.objects.get(code="INET") for a real product."""
+
+    class Meta:
+        model = Product
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"T{n:04d}")
+    name = factory.Sequence(lambda n: f"测试产品{n}")
+    name_en = factory.Sequence(lambda n: f"Test product {n}")
+    category = "语音"
+    provisioning_type = Product.Provisioning.BOSS_DIRECT
+    billing_unit = "按成员"
+    list_price_min = Decimal("10")
+    list_price_max = Decimal("50")
+    sla_class_default = "standard"
+    sort_order = factory.Sequence(lambda n: 1000 + n)
