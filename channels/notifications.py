@@ -2,7 +2,9 @@
 by a Celery task after commit, outside the transaction that caused them."""
 
 import logging
+import threading
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.utils import timezone
@@ -28,10 +30,27 @@ def notify(
         return []
     Notification.objects.bulk_create(rows)
     ids = [n.pk for n in rows]  # bulk_create returns primary keys on PostgreSQL and SQLite
-    from channels.tasks import deliver_notifications
+    if not getattr(_batched, "active", False):
+        from channels.tasks import deliver_notifications
 
-    transaction.on_commit(lambda: _enqueue(deliver_notifications, ids))
+        transaction.on_commit(lambda: _enqueue(deliver_notifications, ids))
     return rows
+
+
+_batched = threading.local()
+
+
+@contextmanager
+def batched_delivery():
+    """Inside high-volume tasks (the router, the timers): notifications recorded here are shown in the app at
+    once and sent by e-mail/SMS by the periodic delivery sweep (settings.CELERY_BEAT_SCHEDULE, every 15 s)
+    in batches over one mail connection, instead of one more task per opportunity."""
+    previous = getattr(_batched, "active", False)
+    _batched.active = True
+    try:
+        yield
+    finally:
+        _batched.active = previous
 
 
 def _enqueue(task, ids):
@@ -44,35 +63,38 @@ def _enqueue(task, ids):
 
 
 def deliver(ids: list[int] | None = None, *, limit: int = 500) -> int:
-    """Send unsent notifications (the given ids, or the oldest unsent ones) by e-mail, and urgent ones by
-    SMS too. Marks each row sent first (compare-and-set), so a task that runs twice sends once."""
+    """Send unsent notifications (the given ids, or the oldest unsent ones) by e-mail over one connection,
+    and urgent ones by SMS too. The batch is marked sent first, under a row lock that concurrent runs skip,
+    so a task that runs twice sends once; a failing mail server or gateway is logged, not retried."""
     from django.conf import settings
-    from django.core.mail import send_mail
+    from django.core.mail import EmailMessage, get_connection
 
     from kam.sms import send_sms
 
-    rows = Notification.objects.filter(sent_at__isnull=True).select_related("recipient").order_by("pk")
-    if ids is not None:
-        rows = rows.filter(pk__in=ids)
-    sent = 0
-    for note in rows[:limit]:
-        if not Notification.objects.filter(pk=note.pk, sent_at__isnull=True).update(sent_at=timezone.now()):
-            continue
+    with transaction.atomic():
+        rows = Notification.objects.select_for_update(skip_locked=True, of=("self",)).filter(sent_at__isnull=True)
+        if ids is not None:
+            rows = rows.filter(pk__in=ids)
+        batch = list(rows.select_related("recipient").order_by("pk")[:limit])
+        Notification.objects.filter(pk__in=[n.pk for n in batch]).update(sent_at=timezone.now())
+    site = settings.SITE_URL.rstrip("/")
+    mails = []
+    for note in batch:
         user = note.recipient
-        text = f"{note.title}\n\n{note.body}".strip()
-        if note.link:
-            text += f"\n\n{settings.SITE_URL.rstrip('/')}{note.link}"
-        # The row is already marked sent: a failing mail server or SMS gateway is logged, not retried, and
-        # does not stop the rest of the batch.
-        try:
-            if user.email:
-                send_mail(note.title, text, None, [user.email])
-            if note.urgent and user.mobile:
+        if user.email:
+            text = f"{note.title}\n\n{note.body}".strip() + (f"\n\n{site}{note.link}" if note.link else "")
+            mails.append(EmailMessage(note.title, text, None, [user.email]))
+        if note.urgent and user.mobile:
+            try:
                 send_sms(user.mobile, note.title)
-        except Exception:  # noqa: BLE001 - any SMTP/gateway error
-            logger.warning("notification %s not delivered to %s", note.pk, user.pk, exc_info=True)
-        sent += 1
-    return sent
+            except Exception:  # noqa: BLE001 - any gateway error
+                logger.warning("SMS for notification %s not delivered", note.pk, exc_info=True)
+    if mails:
+        try:
+            get_connection().send_messages(mails)
+        except Exception:  # noqa: BLE001 - any SMTP error
+            logger.warning("%s notification e-mails not delivered", len(mails), exc_info=True)
+    return len(batch)
 
 
 def mark_read(user: User, ids: Iterable[int] | None = None) -> int:

@@ -332,10 +332,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "opportunities.tasks.stale_alerts",
         "schedule": crontab(minute=30, hour=7),
     },
-    # Notifications whose delivery task was lost (broker down at commit).
+    # E-mail/SMS of notifications recorded by the router and the timers (batched), and of any whose delivery
+    # task was lost (broker down at commit).
     "deliver-notifications": {
         "task": "channels.tasks.deliver_notifications",
-        "schedule": 300,
+        "schedule": 15,
     },
 }
 # Pending routing older than this (seconds) is re-enqueued by the sweep.

@@ -7,8 +7,19 @@ class OpportunitiesConfig(AppConfig):
     verbose_name = _("Opportunities")
 
     def ready(self):
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from channels.models import ChannelType
         from customers.panels import register_panel
-        from opportunities import views
+        from opportunities import routing, views
+        from opportunities.models import ClaimTimer, RoutingRule
+
+        # The router's memo of reference rows is dropped as soon as one of them changes in this process.
+        for model in (RoutingRule, ClaimTimer, ChannelType):
+            post_save.connect(routing.forget, sender=model, dispatch_uid=f"routing-memo-save-{model.__name__}")
+            post_delete.connect(routing.forget, sender=model, dispatch_uid=f"routing-memo-delete-{model.__name__}")
+        for through in (RoutingRule.products.through, RoutingRule.contact_channels.through):
+            m2m_changed.connect(routing.forget, sender=through, dispatch_uid=f"routing-memo-m2m-{through.__name__}")
 
         # The 360 page's "open opportunities" panel (two queries: a count and the newest ten).
         register_panel(

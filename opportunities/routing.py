@@ -6,6 +6,8 @@ decision under a compare-and-set. Pools balance load: the receiver with the fewe
 below the rule's cap, ties to the one who received least recently (round robin).
 """
 
+import functools
+import time
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Max, OuterRef, Q, Subquery
@@ -13,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from channels.models import ChannelResponsibility, ChannelType, Partner, Role, User
-from opportunities.models import AWAITING_CLAIM, CLOSED_STAGES, Opportunity, RoutingRule, RoutingStatus
+from opportunities.models import AWAITING_CLAIM, CLOSED_STAGES, ClaimTimer, Opportunity, RoutingRule, RoutingStatus
 
 OPEN_LOAD = Q(routing_status__in=[*AWAITING_CLAIM, RoutingStatus.CLAIMED]) & ~Q(stage__in=CLOSED_STAGES)
 SERVING_ROLES = (Role.ACCOUNT_MANAGER, Role.SUPERVISOR, Role.PHONE_ACCOUNT_MANAGER, Role.PARTNER)
@@ -37,8 +39,29 @@ class Placement:
         return self.user is None and self.partner is None and self.team_id is None
 
 
+# Reference rows the router reads for every opportunity (rules, claim timers, channel types), kept in the
+# process for MEMO_SECONDS: an edit reaches this process at once (signals, opportunities/apps.py) and the
+# other workers within MEMO_SECONDS. Saves five queries per routing.
+MEMO_SECONDS = 10
+_memo: dict[str, tuple[float, object]] = {}
+
+
+def memoised(key: str, load):
+    now = time.monotonic()
+    hit = _memo.get(key)
+    if hit is not None and now - hit[0] < MEMO_SECONDS:
+        return hit[1]
+    value = load()
+    _memo[key] = (now, value)
+    return value
+
+
+def forget(**_signal_kwargs) -> None:
+    _memo.clear()
+
+
 def channel(code: str) -> ChannelType | None:
-    return ChannelType.objects.filter(code=code).first()
+    return memoised("channels", lambda: {c.code: c for c in ChannelType.objects.all()}).get(code)
 
 
 ROLE_CHANNEL = {
@@ -69,7 +92,7 @@ def customer_class(customer) -> str:
 # --- conditions ----------------------------------------------------------------------------------------
 
 
-def _mismatch(rule: RoutingRule, opp: Opportunity, product_ids: set[int]) -> str:
+def _mismatch(rule: RoutingRule, opp: Opportunity, product_ids) -> str:
     """Why `rule` does not apply ('' when it does)."""
     customer = opp.customer
     prospect = customer.status == customer.Status.PROSPECT
@@ -92,7 +115,7 @@ def _mismatch(rule: RoutingRule, opp: Opportunity, product_ids: set[int]) -> str
     if rule.industries and (customer.industry_id or "") not in rule.industries:
         return _("industry not in the rule")
     rule_products = {p.pk for p in rule.products.all()}
-    if rule_products and not rule_products & product_ids:
+    if rule_products and not rule_products & product_ids():
         return _("no product of the rule")
     rule_channels = {c.pk for c in rule.contact_channels.all()}
     if rule_channels and opp.contact_channel_id not in rule_channels:
@@ -218,8 +241,14 @@ def decide(opp: Opportunity, rules=None, product_ids: set[int] | None = None) ->
     opportunity (the dry-run tester)."""
     if rules is None:
         rules = active_rules()
-    if product_ids is None:
-        product_ids = {p.pk for p in opp.products.all()} if opp.pk else set()
+    given = product_ids
+
+    @functools.cache
+    def product_ids() -> set[int]:  # read only when a rule names products
+        if given is not None:
+            return given
+        return {p.pk for p in opp.products.all()} if opp.pk else set()
+
     trace: list[tuple[str, bool, str]] = []
     for rule in rules:
         why = _mismatch(rule, opp, product_ids)
@@ -246,9 +275,16 @@ def decide(opp: Opportunity, rules=None, product_ids: set[int] | None = None) ->
     )
 
 
-def active_rules():
-    return list(
-        RoutingRule.objects.filter(is_active=True)
-        .select_related("target_user", "target_team")
-        .prefetch_related("products", "contact_channels")
+def active_rules() -> list[RoutingRule]:
+    return memoised(
+        "rules",
+        lambda: list(
+            RoutingRule.objects.filter(is_active=True)
+            .select_related("target_user", "target_team")
+            .prefetch_related("products", "contact_channels")
+        ),
     )
+
+
+def claim_timers() -> dict[str, ClaimTimer]:
+    return memoised("timers", lambda: {t.tier: t for t in ClaimTimer.objects.all()})

@@ -112,7 +112,7 @@ def _settings() -> dict[str, StageSetting]:
 
 
 def timer_for(customer: Customer) -> ClaimTimer:
-    timers = {t.tier: t for t in ClaimTimer.objects.all()}
+    timers = routing.claim_timers()
     timer = timers.get(customer.tier or "") or timers.get("")
     if timer is None:  # the default rows were deleted: fall back to DOMAIN.md §4.2's C/D row
         timer = ClaimTimer(
@@ -247,7 +247,11 @@ def capture(
             opp.stage, opp.stage_changed_at, opp.qualified_at = Stage.IDENTIFIED, now, now
             setting = StageSetting.objects.filter(stage=Stage.IDENTIFIED).first()
             opp.probability = setting.probability if setting else None
-        opp.full_clean(exclude=["customer", "captured_by", "contact", "contact_channel", "code"])
+        # Field checks only: the inputs the check constraints guard were validated above, and the database
+        # enforces them anyway (validating constraints here would cost one query each).
+        opp.full_clean(
+            exclude=["customer", "captured_by", "contact", "contact_channel", "code"], validate_constraints=False
+        )
         opp.save()
         Opportunity.objects.filter(pk=opp.pk).update(code=numbered_code(CODE_PREFIX))
         opp.refresh_from_db(fields=["code"])
@@ -304,7 +308,7 @@ def route(pk: int) -> Transfer | None:
     with transaction.atomic():
         opp = (
             Opportunity.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("customer", "customer__account_manager")
+            .select_related("customer__account_manager__channel_type", "captured_by", "contact_channel")
             .filter(pk=pk, routing_status=RoutingStatus.PENDING)
             .first()
         )

@@ -5,13 +5,15 @@ import datetime
 from celery import shared_task
 from django.conf import settings
 
+from channels.notifications import batched_delivery
 from opportunities import services
 
 
 @shared_task(acks_late=True)
 def route_opportunity(pk: int) -> str | None:
     """Place one captured opportunity by the routing rules (a no-op if it is no longer pending)."""
-    entry = services.route(pk)
+    with batched_delivery():
+        entry = services.route(pk)
     return entry.action if entry else None
 
 
@@ -23,9 +25,11 @@ def sweep_routing() -> int:
 
 @shared_task(acks_late=True)
 def enforce_claim_timers() -> dict[str, int]:
-    return services.enforce_claim_timers()
+    with batched_delivery():
+        return services.enforce_claim_timers()
 
 
 @shared_task(acks_late=True)
 def stale_alerts() -> int:
-    return services.stale_alerts()
+    with batched_delivery():
+        return services.stale_alerts()

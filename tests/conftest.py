@@ -53,6 +53,16 @@ def fresh_naming_cache():
     naming.clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def fresh_routing_memo():
+    """Rows rolled back at the end of a test send no signal: drop the router's memo of rules and timers."""
+    from opportunities import routing
+
+    routing.forget()
+    yield
+    routing.forget()
+
+
 @pytest.fixture
 def eager_celery(settings, monkeypatch):
     """Celery tasks run in-process. Celery reads its configuration once, so the Django setting alone does
