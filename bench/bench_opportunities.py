@@ -11,7 +11,7 @@ the pending backlog over time. Budgets: p95 of (routed_at - created_at) <= 2 s, 
 (least-squares slope of the backlog over the capture phase <= 1% of the offered rate, per second), every
 POST answered 201. Exit status 1 when a budget fails.
 
-    .venv/bin/python bench/bench_opportunities.py --opportunities 10000 --rate 25 --clients 4
+    .venv/bin/python bench/bench_opportunities.py --opportunities 10000 --rate 10 --clients 4
 
 See bench/README.md.
 """
@@ -299,7 +299,7 @@ def report(args, load: dict, routing: dict, samples: list, drain_seconds: float)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--opportunities", type=int, default=10_000, help="opportunities to create (default 10000)")
-    parser.add_argument("--rate", type=float, default=25.0, help="offered creations per second, all clients (25)")
+    parser.add_argument("--rate", type=float, default=10.0, help="offered creations per second, all clients (10)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent API clients (default 4)")
     parser.add_argument("--concurrency", type=int, default=2, help="celery worker pool size (default 2)")
     parser.add_argument("--customers", type=int, default=3000, help="demo customers to seed (default 3000)")
