@@ -67,7 +67,7 @@ def deliver(ids: list[int] | None = None, *, limit: int = 500) -> int:
     and urgent ones by SMS too. The batch is marked sent first, under a row lock that concurrent runs skip,
     so a task that runs twice sends once; a failing mail server or gateway is logged, not retried."""
     from django.conf import settings
-    from django.core.mail import EmailMessage, get_connection
+    from django.core.mail import EmailMessage, mailers
 
     from kam.sms import send_sms
 
@@ -91,7 +91,7 @@ def deliver(ids: list[int] | None = None, *, limit: int = 500) -> int:
                 logger.warning("SMS for notification %s not delivered", note.pk, exc_info=True)
     if mails:
         try:
-            get_connection().send_messages(mails)
+            mailers.default.send_messages(mails)
         except Exception:  # noqa: BLE001 - any SMTP error
             logger.warning("%s notification e-mails not delivered", len(mails), exc_info=True)
     return len(batch)

@@ -140,13 +140,16 @@ def redis_server(tmp_path):
 @pytest.fixture
 def broker(redis_server, settings):
     """Point this process's Celery producer at the private Redis (capture and the sweep enqueue here)."""
+    from kombu import pools as kombu_pools
+
     from kam.celery import app
 
     saved = app.conf.broker_url, app.conf.broker_transport_options
 
     def reset_pools():
-        if app._pool is not None:
-            app._pool.force_close_all()
+        # kombu keeps its pools in a process-wide registry keyed by connection: close and forget them all, so
+        # the next producer (this test's, or a later test's on the original broker) opens a fresh one.
+        kombu_pools.reset()
         app._pool = None
         app.amqp._producer_pool = None
 
