@@ -2,6 +2,7 @@
 `SmsBackend`; the shipped backend logs the message. Choose one with settings.SMS_BACKEND."""
 
 import logging
+from abc import ABC, abstractmethod
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -9,11 +10,12 @@ from django.utils.module_loading import import_string
 logger = logging.getLogger("kam.sms")
 
 
-class SmsBackend:
-    """Send one text to one mobile number; return True when the gateway accepted it."""
+class SmsBackend(ABC):
+    """The interface of an SMS gateway: send one text to one mobile number."""
 
+    @abstractmethod
     def send(self, mobile: str, text: str) -> bool:
-        raise NotImplementedError("An SMS backend must implement send(mobile, text).")
+        """Return True when the gateway accepted the message."""
 
 
 class LoggingSmsBackend(SmsBackend):

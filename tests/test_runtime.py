@@ -28,6 +28,14 @@ def test_refuses_to_start_with_debug_off_and_no_secret_key():
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
 
 
+def test_bare_manage_py_in_an_unconfigured_checkout_runs_in_development_mode():
+    """A developer's `manage.py check` / `makemigrations --check` needs no variables; the server does."""
+    result = _run(["manage.py", "makemigrations", "--check", "--dry-run"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    server = _run(["-c", "import kam.wsgi"], DJANGO_SETTINGS_MODULE="kam.settings")
+    assert "DJANGO_SECRET_KEY must be set" in server.stderr
+
+
 def test_deploy_check_is_clean_with_production_variables():
     result = _run(
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
