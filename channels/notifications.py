@@ -5,6 +5,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,18 +15,42 @@ from channels.models import Notification, User
 logger = logging.getLogger("kam.notifications")
 
 
+@dataclass
+class Message:
+    """One notification for each of its recipients (None and inactive users are skipped)."""
+
+    recipients: Iterable[User | None]
+    kind: str
+    title: str
+    body: str = ""
+    link: str = ""
+    urgent: bool = False
+
+
 def notify(
     recipients: Iterable[User | None], *, kind: str, title: str, body: str = "", link: str = "", urgent: bool = False
 ) -> list[Notification]:
-    """Record one notification per distinct recipient (None and inactive users are skipped) and send them
-    by e-mail/SMS after the surrounding transaction commits."""
-    seen: set[int] = set()
+    """Record one notification per distinct recipient and send them by e-mail/SMS after the surrounding
+    transaction commits."""
+    return notify_many([Message(recipients, kind, title, body, link, urgent)])
+
+
+def notify_many(messages: Iterable[Message]) -> list[Notification]:
+    """Record many messages in one INSERT (batch jobs: the claim timers, stale alerts) and send them after
+    commit; a recipient named twice in one message gets it once."""
     rows = []
-    for user in recipients:
-        if user is None or not user.is_active or user.pk in seen:
-            continue
-        seen.add(user.pk)
-        rows.append(Notification(recipient=user, kind=kind, title=title[:200], body=body, link=link, urgent=urgent))
+    for message in messages:
+        seen: set[int] = set()
+        for user in message.recipients:
+            if user is None or not user.is_active or user.pk in seen:
+                continue
+            seen.add(user.pk)
+            rows.append(
+                Notification(
+                    recipient=user, kind=message.kind, title=message.title[:200], body=message.body,
+                    link=message.link, urgent=message.urgent,
+                )
+            )  # fmt: skip
     if not rows:
         return []
     Notification.objects.bulk_create(rows)

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from channels.models import ChannelType, Role, Team, User
-from channels.notifications import notify
+from channels.notifications import Message, notify, notify_many
 from customers.models import Customer
 from customers.services import prospect_register
 from kam.db import numbered_code
@@ -144,15 +144,35 @@ def dispatchers():
 
 def _receivers(opp: Opportunity) -> list[User]:
     """Who must hear that an opportunity arrived: the receiver, or the partner's staff, and the second cover."""
-    people: list[User] = []
-    if opp.assigned_to_id:
-        people.append(opp.assigned_to)
-    elif opp.assigned_partner_id:
-        people.extend(User.objects.filter(partner_id=opp.assigned_partner_id, is_active=True))
-    elif opp.assigned_team_id:
-        people.extend(User.objects.filter(team_id=opp.assigned_team_id, is_active=True))
-    if opp.second_cover_id:
-        people.append(opp.second_cover)
+    return _receivers_of([opp])[opp.pk]
+
+
+def _receivers_of(opps: list[Opportunity]) -> dict[int, list[User]]:
+    """`_receivers` for many opportunities in at most one query (the pools' staff); the receivers and second
+    covers must be loaded with the rows (select_related)."""
+    partners = {o.assigned_partner_id for o in opps if not o.assigned_to_id and o.assigned_partner_id}
+    teams = {
+        o.assigned_team_id for o in opps if not o.assigned_to_id and not o.assigned_partner_id and o.assigned_team_id
+    }
+    staff_of_partner: dict[int, list[User]] = {}
+    staff_of_team: dict[int, list[User]] = {}
+    if partners or teams:
+        for user in User.objects.filter(Q(partner_id__in=partners) | Q(team_id__in=teams), is_active=True):
+            if user.partner_id in partners:
+                staff_of_partner.setdefault(user.partner_id, []).append(user)
+            if user.team_id in teams:
+                staff_of_team.setdefault(user.team_id, []).append(user)
+    people: dict[int, list[User]] = {}
+    for o in opps:
+        if o.assigned_to_id:
+            found = [o.assigned_to]
+        elif o.assigned_partner_id:
+            found = list(staff_of_partner.get(o.assigned_partner_id, []))
+        else:
+            found = list(staff_of_team.get(o.assigned_team_id, []))
+        if o.second_cover_id:
+            found.append(o.second_cover)
+        people[o.pk] = found
     return people
 
 
@@ -505,7 +525,7 @@ def enforce_claim_timers(*, now=None, limit: int = 1000) -> dict[str, int]:
         due = list(
             Opportunity.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(routing_status=RoutingStatus.DISPATCHED, claim_due_at__lt=now)
-            .select_related("assigned_to__team__supervisor", "customer")
+            .select_related("assigned_to__team__supervisor", "second_cover")
             .order_by("claim_due_at")[:limit]
         )
         if due:
@@ -513,16 +533,19 @@ def enforce_claim_timers(*, now=None, limit: int = 1000) -> dict[str, int]:
                 routing_status=RoutingStatus.ESCALATED, escalated_at=now
             )
             Transfer.objects.bulk_create(
-                Transfer(opportunity=o, action=Transfer.Action.ESCALATED, at=now, from_user=o.assigned_to,
-                         to_user=o.assigned_to, to_channel=o.assigned_channel,
+                Transfer(opportunity=o, action=Transfer.Action.ESCALATED, at=now, from_user_id=o.assigned_to_id,
+                         to_user_id=o.assigned_to_id, to_channel_id=o.assigned_channel_id,
                          reason=_("Not claimed by %(due)s.") % {"due": _when(o.claim_due_at)})
                 for o in due
             )  # fmt: skip
             staff = list(dispatchers())
-            for o in due:
-                boss = o.assigned_to.team.supervisor if o.assigned_to and o.assigned_to.team else None
-                notify([*_receivers(o), boss, *staff], kind="claim_overdue", urgent=True,
-                       title=_("Claim overdue: %(title)s") % {"title": o.title}, link=detail_link(o))  # fmt: skip
+            receivers = _receivers_of(due)
+            notify_many(
+                Message([*receivers[o.pk], o.assigned_to.team.supervisor if o.assigned_to and o.assigned_to.team
+                         else None, *staff], kind="claim_overdue", urgent=True,
+                        title=_("Claim overdue: %(title)s") % {"title": o.title}, link=detail_link(o))
+                for o in due
+            )  # fmt: skip
             done["escalated"] = len(due)
         back = list(
             Opportunity.objects.select_for_update(skip_locked=True, of=("self",))
@@ -535,15 +558,17 @@ def enforce_claim_timers(*, now=None, limit: int = 1000) -> dict[str, int]:
                 second_cover=None, assigned_channel=ops, claim_due_at=None, return_due_at=None,
             )  # fmt: skip
             Transfer.objects.bulk_create(
-                Transfer(opportunity=o, action=Transfer.Action.AUTO_RETURNED, at=now, from_user=o.assigned_to,
-                         from_channel=o.assigned_channel, to_channel=ops,
+                Transfer(opportunity=o, action=Transfer.Action.AUTO_RETURNED, at=now, from_user_id=o.assigned_to_id,
+                         from_channel_id=o.assigned_channel_id, to_channel=ops,
                          reason=_("Not claimed in time: back to the operations-center queue."))
                 for o in back
             )  # fmt: skip
             staff = list(dispatchers())
-            for o in back:
-                notify(staff, kind="opportunity", title=_("Back in the queue: %(title)s") % {"title": o.title},
-                       link=detail_link(o))  # fmt: skip
+            notify_many(
+                Message(staff, kind="opportunity", title=_("Back in the queue: %(title)s") % {"title": o.title},
+                        link=detail_link(o))
+                for o in back
+            )  # fmt: skip
             done["returned"] = len(back)
     return done
 
@@ -700,9 +725,11 @@ def stale_alerts(*, now=None) -> int:
                 :1000
             ]
         )
-        for opp in due:
-            notify([opp.claimed_by], kind="stale", title=_("No progress for %(days)s days: %(title)s") % {
-                "days": setting.stale_days, "title": opp.title}, link=detail_link(opp))  # fmt: skip
+        notify_many(
+            Message([opp.claimed_by], kind="stale", link=detail_link(opp), title=_(
+                "No progress for %(days)s days: %(title)s") % {"days": setting.stale_days, "title": opp.title})
+            for opp in due
+        )  # fmt: skip
         Opportunity.objects.filter(pk__in=[o.pk for o in due]).update(stale_alerted_at=now)
         sent += len(due)
     for timer in ClaimTimer.objects.all():
@@ -711,9 +738,11 @@ def stale_alerts(*, now=None) -> int:
             customer__tier=timer.tier, created_at__lt=now - datetime.timedelta(days=timer.qualify_days),
         ).select_related("claimed_by")[:1000]  # fmt: skip
         leads = list(leads)
-        for opp in leads:
-            title = _("Qualify or close this lead: %(title)s") % {"title": opp.title}
-            notify([opp.claimed_by], kind="stale", title=title, link=detail_link(opp))
+        notify_many(
+            Message([opp.claimed_by], kind="stale", link=detail_link(opp),
+                    title=_("Qualify or close this lead: %(title)s") % {"title": opp.title})
+            for opp in leads
+        )  # fmt: skip
         Opportunity.objects.filter(pk__in=[o.pk for o in leads]).update(stale_alerted_at=now)
         sent += len(leads)
     return sent

@@ -231,3 +231,37 @@ def test_a_lead_not_qualified_in_time_gets_one_alert(am, frozen):
     assert services.stale_alerts() == 1
     assert services.stale_alerts() == 0
     assert Notification.objects.get(kind="stale").title.startswith("Qualify or close this lead")
+
+
+def _overdue_partner_leads(count: int, hotline) -> None:
+    """`count` leads sent to partner pools (staff notified as a group) with a phone AM as second cover."""
+    for _n in range(count):
+        opp = services.capture(by=hotline, kind=Kind.LEAD, title="宽带", customer=CustomerFactory())
+        services.route(opp.pk)
+
+
+def test_timers_cost_the_same_queries_for_few_or_many_overdue_rows(
+    dispatcher, frozen, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    from channels.models import Role
+    from tests.customers.factories import UserFactory
+
+    hotline = UserFactory(role=Role.AGENT)
+    partner = PartnerFactory()
+    PhoneManagerFactory()
+    for _n in range(2):
+        UserFactory(role=Role.PARTNER, partner=partner)
+
+    def run_with(count):
+        Opportunity.objects.all().delete()
+        Notification.objects.all().delete()
+        _overdue_partner_leads(count, hotline)
+        frozen.shift(49 * HOUR)  # past the claim deadline of a C customer (48 h): escalate all
+        with django_capture_on_commit_callbacks(execute=False), django_assert_max_num_queries(15) as captured:
+            assert services.enforce_claim_timers()["escalated"] == count
+        # every overdue lead told its partner's two staff, the second cover and the dispatcher
+        assert Notification.objects.filter(kind="claim_overdue").count() == count * 4
+        return len(captured)
+
+    run_with(1)  # warms the router's memo of channel types
+    assert run_with(2) == run_with(8)
