@@ -12,10 +12,10 @@ class OpportunitiesConfig(AppConfig):
         from channels.models import ChannelType
         from customers.panels import register_panel
         from opportunities import routing, views
-        from opportunities.models import ClaimTimer, RoutingRule
+        from opportunities.models import ClaimTimer, RoutingRule, StageSetting
 
         # The router's memo of reference rows is dropped as soon as one of them changes in this process.
-        for model in (RoutingRule, ClaimTimer, ChannelType):
+        for model in (RoutingRule, ClaimTimer, ChannelType, StageSetting):
             post_save.connect(routing.forget, sender=model, dispatch_uid=f"routing-memo-save-{model.__name__}")
             post_delete.connect(routing.forget, sender=model, dispatch_uid=f"routing-memo-delete-{model.__name__}")
         for through in (RoutingRule.products.through, RoutingRule.contact_channels.through):

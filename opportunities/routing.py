@@ -39,7 +39,7 @@ class Placement:
         return self.user is None and self.partner is None and self.team_id is None
 
 
-# Reference rows the router reads for every opportunity (rules, claim timers, channel types), kept in the
+# Reference rows read for every opportunity (rules, claim timers, channel types, stage probabilities), kept in the
 # process for MEMO_SECONDS: an edit reaches this process at once (signals, opportunities/apps.py) and the
 # other workers within MEMO_SECONDS. Saves five queries per routing.
 MEMO_SECONDS = 10

@@ -107,8 +107,10 @@ def _get(user: User, pk: int, *, lock: bool = False) -> Opportunity:
 # --- helpers -------------------------------------------------------------------------------------------
 
 
-def _settings() -> dict[str, StageSetting]:
-    return {s.stage: s for s in StageSetting.objects.all()}
+def probability_of(stage: str) -> int | None:
+    """The default probability of a stage (StageSetting rows, memoised with the router's reference rows)."""
+    settings = routing.memoised("stages", lambda: {s.stage: s.probability for s in StageSetting.objects.all()})
+    return settings.get(stage)
 
 
 def timer_for(customer: Customer) -> ClaimTimer:
@@ -265,8 +267,7 @@ def capture(
         )  # fmt: skip
         if kind == Kind.OPPORTUNITY:
             opp.stage, opp.stage_changed_at, opp.qualified_at = Stage.IDENTIFIED, now, now
-            setting = StageSetting.objects.filter(stage=Stage.IDENTIFIED).first()
-            opp.probability = setting.probability if setting else None
+            opp.probability = probability_of(Stage.IDENTIFIED)
         # Field checks only: the inputs the check constraints guard were validated above, and the database
         # enforces them anyway (validating constraints here would cost one query each).
         opp.full_clean(
@@ -584,11 +585,10 @@ def _require_work(by: User, opp: Opportunity) -> None:
 
 
 def _stage_write(opp: Opportunity, *, by: User, to: str, now, extra: dict | None = None, note: str = "") -> None:
-    settings = _settings()
-    setting = settings.get(to)
+    probability = probability_of(to)
     changes = {
         "stage": to, "stage_changed_at": now, "stale_alerted_at": None,
-        "probability": setting.probability if setting else opp.probability, **(extra or {}),
+        "probability": opp.probability if probability is None else probability, **(extra or {}),
     }  # fmt: skip
     if not Opportunity.objects.filter(pk=opp.pk, stage=opp.stage, kind=opp.kind).update(**changes):
         raise Conflict(_("Someone changed this opportunity meanwhile; reload and try again."))
@@ -639,10 +639,9 @@ def qualify(
         raise ValidationError({"products": [_("Name the product of interest (or the need type) to qualify it.")]})
     now = timezone.now()
     with transaction.atomic():
-        settings = _settings()
         changed = Opportunity.objects.filter(pk=pk, kind=Kind.LEAD, stage="").update(
             kind=Kind.OPPORTUNITY, stage=Stage.IDENTIFIED, stage_changed_at=now, qualified_at=now,
-            probability=settings[Stage.IDENTIFIED].probability if Stage.IDENTIFIED in settings else None,
+            probability=probability_of(Stage.IDENTIFIED),
             expected_value=expected_value if expected_value is not None else F("expected_value"),
             expected_close=expected_close or F("expected_close"), need_type=need_type or F("need_type"),
         )  # fmt: skip
