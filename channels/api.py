@@ -4,13 +4,14 @@ else's: the queryset is the caller's inbox, so another person's notification id 
 import django_filters
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from channels.models import Notification
 from channels.notifications import mark_read
+from kam.api.viewsets import ScopedViewSet
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -44,14 +45,14 @@ class NotificationFilterSet(django_filters.FilterSet):
     list=extend_schema(summary="My notifications", description="Newest first; `unread=true` for the unread ones."),
     retrieve=extend_schema(summary="Get one of my notifications"),
 )
-class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     queryset = Notification.objects.none()  # types the schema; get_queryset is the caller's inbox
     serializer_class = NotificationSerializer
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated]  # analysts too mark their own notifications read
     filterset_class = NotificationFilterSet
 
     def get_queryset(self):
-        return Notification.objects.filter(recipient=self.request.user)
+        return Notification.objects.visible_to(self.request.user)
 
     @extend_schema(
         summary="Mark my notifications read",

@@ -7,6 +7,10 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from channels import roles
+from channels.roles import Role
+from kam.db import ScopedQuerySet
+
 
 class CustomerClass(models.TextChoices):
     """Customer classes of the channel responsibility matrix (seed 004: A/B/C/D and prospects)."""
@@ -142,19 +146,6 @@ class Partner(models.Model):
         return self.name
 
 
-class Role(models.TextChoices):
-    ACCOUNT_MANAGER = "account_manager", _("Account manager")
-    SUPERVISOR = "supervisor", _("Supervisor / industry manager")
-    PHONE_ACCOUNT_MANAGER = "phone_account_manager", _("Phone account manager")
-    AGENT = "agent", _("Call-center agent")
-    DISPATCHER = "dispatcher", _("Operations-center dispatcher")
-    DATA_STEWARD = "data_steward", _("Data steward")
-    ANALYST = "analyst", _("Analyst")
-    ADMIN = "admin", _("Administrator")
-    INTEGRATION = "integration", _("System integration (billing feed)")
-    PARTNER = "partner", _("Partner agent staff")
-
-
 class User(AbstractUser):
     """A member of staff of some channel. The role decides what they may see and do."""
 
@@ -194,22 +185,28 @@ class User(AbstractUser):
 
     @property
     def sees_all_customers(self) -> bool:
-        return self.is_admin_role or self.role in (Role.DATA_STEWARD, Role.ANALYST, Role.AGENT, Role.DISPATCHER)
+        return self.is_superuser or self.role in roles.SEE_ALL_CUSTOMERS
 
     @property
     def is_read_only(self) -> bool:
-        return self.role in (Role.ANALYST,) and not self.is_superuser
+        return self.role in roles.READ_ONLY and not self.is_superuser
 
     @property
     def may_post_feeds(self) -> bool:
         """Billing feeds (spend, members) name customers across the whole database: admins and the
         integration login only."""
-        return self.is_admin_role or self.role == Role.INTEGRATION
+        return self.is_admin_role or self.role in roles.SYSTEMS
 
     @property
     def sees_service_fields_only(self) -> bool:
         """Call-center agents see no finance, strategy, attitude or budget fields."""
         return self.role == Role.AGENT and not self.is_superuser
+
+
+class NotificationQuerySet(ScopedQuerySet):
+    def scope(self, user):
+        """Everyone reads their own inbox only."""
+        return self.filter(recipient=user)
 
 
 class Notification(models.Model):
@@ -226,6 +223,8 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent by e-mail/SMS"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels.models import Notification, User
+from kam.celery import enqueue_on_commit
 
 logger = logging.getLogger("kam.notifications")
 
@@ -58,7 +59,8 @@ def notify_many(messages: Iterable[Message]) -> list[Notification]:
     if not getattr(_batched, "active", False):
         from channels.tasks import deliver_notifications
 
-        transaction.on_commit(lambda: _enqueue(deliver_notifications, ids))
+        # A broker that is down leaves the rows unsent: `deliver_notifications` with no ids sends them.
+        enqueue_on_commit(deliver_notifications, ids)
     return rows
 
 
@@ -76,15 +78,6 @@ def batched_delivery():
         yield
     finally:
         _batched.active = previous
-
-
-def _enqueue(task, ids):
-    """A broker that is down must not fail the request that caused the notification: the rows are kept
-    (unsent) and `deliver_notifications` with no ids sends whatever is still unsent."""
-    try:
-        task.delay(ids)
-    except Exception:  # noqa: BLE001 - any broker error; the row stays unsent and the sweep sends it
-        logger.warning("could not enqueue notification delivery", exc_info=True)
 
 
 def deliver(ids: list[int] | None = None, *, limit: int = 500) -> int:

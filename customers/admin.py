@@ -8,6 +8,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from customers import models, services, tasks, tiering
 from customers.policy import hidden_contact_fields, hidden_customer_fields
+from kam.celery import enqueue_on_commit
 
 
 class ScopedAdminMixin:
@@ -225,11 +226,11 @@ class NameAbbreviationAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         # Stored name keys follow the new rule once the change is committed.
-        tasks.refresh_name_keys.delay_on_commit()
+        enqueue_on_commit(tasks.refresh_name_keys)
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
-        tasks.refresh_name_keys.delay_on_commit()
+        enqueue_on_commit(tasks.refresh_name_keys)
 
 
 @admin.register(models.Region)

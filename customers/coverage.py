@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from channels import roles
 from channels.models import ChannelResponsibility, Role, User
 from customers import services
 from customers.models import Customer, Tier, TierLevel, Visit
@@ -43,10 +44,9 @@ CHANNEL_ROLES = {
     "account_manager": frozenset({Role.ACCOUNT_MANAGER, Role.SUPERVISOR}),
     "phone_account_manager": frozenset({Role.PHONE_ACCOUNT_MANAGER}),
 }
-STAFF_ROLES = (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER, Role.SUPERVISOR)
 # Who opens the coverage page: those who serve customers or oversee the service. Call-center agents
 # and dispatchers route contacts, they do not staff portfolios.
-COVERAGE_ROLES = frozenset({*STAFF_ROLES, Role.ANALYST, Role.DATA_STEWARD, Role.ADMIN})
+COVERAGE_ROLES = roles.COVERAGE
 
 
 def may_see_coverage(user: User) -> bool:
@@ -71,11 +71,11 @@ def required_roles() -> dict[str, frozenset[str]]:
     ).values_list("customer_class", "channel_type__code")
     for customer_class, code in cells:
         required.setdefault(customer_class, set()).update(CHANNEL_ROLES[code])
-    for roles in required.values():
+    for accepted in required.values():
         # A field account manager does more than phone cover: a phone-served class accepts one too.
-        if roles & CHANNEL_ROLES["phone_account_manager"]:
-            roles.update(CHANNEL_ROLES["account_manager"])
-    return {customer_class: frozenset(roles) for customer_class, roles in required.items()}
+        if accepted & CHANNEL_ROLES["phone_account_manager"]:
+            accepted.update(CHANNEL_ROLES["account_manager"])
+    return {customer_class: frozenset(accepted) for customer_class, accepted in required.items()}
 
 
 def roles_for_tier(tier: str, required: dict[str, frozenset[str]] | None = None) -> frozenset[str]:
@@ -130,12 +130,12 @@ def overdue_visits(*, user: User, today: date | None = None) -> QuerySet[Custome
 def staff_in_scope(user: User) -> QuerySet[User]:
     """Account managers whose load the user oversees: a supervisor's team (and themself), an
     account manager themself, everyone for roles that see every customer."""
-    staff = User.objects.filter(role__in=STAFF_ROLES, is_active=True)
+    staff = User.objects.filter(role__in=roles.PORTFOLIO, is_active=True)
     if user.sees_all_customers:
         return staff
     if user.role == Role.SUPERVISOR:
         return staff.filter(Q(team__supervisor=user) | Q(pk=user.pk))
-    if user.role in STAFF_ROLES:
+    if user.role in roles.PORTFOLIO:
         return staff.filter(pk=user.pk)
     return staff.none()
 
@@ -162,7 +162,7 @@ def assignment_candidates(user: User) -> QuerySet[User]:
     teams they supervise (and themself); an admin may pick any active account manager. With load."""
     if not may_assign(user):
         return User.objects.none()
-    staff = User.objects.filter(role__in=STAFF_ROLES, is_active=True)
+    staff = User.objects.filter(role__in=roles.PORTFOLIO, is_active=True)
     if not user.is_admin_role:
         staff = staff.filter(Q(team__supervisor=user) | Q(pk=user.pk))
     return with_load(staff).order_by("username")

@@ -3,7 +3,8 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from channels.models import Role, Team, User
+from channels import roles
+from channels.models import Team, User
 from customers.models import Customer, Industry, Tier
 from customers.selectors import customer_search, region_with_descendants
 
@@ -21,7 +22,7 @@ class CustomerFilterSet(django_filters.FilterSet):
     region = django_filters.CharFilter(method="filter_region", label=_("Region code"))
     account_manager = django_filters.ModelChoiceFilter(
         queryset=User.objects.filter(
-            role__in=[Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER, Role.SUPERVISOR], is_active=True
+            role__in=roles.PORTFOLIO, is_active=True
         ),
         label=_("Account manager"),
     )

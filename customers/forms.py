@@ -14,7 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from channels.models import Role, User
+from channels import roles
+from channels.models import User
+from customers.fields import RegionChoiceField
 from customers.models import Contact, Customer, Region, Visit
 from customers.policy import (
     hidden_contact_fields,
@@ -23,32 +25,15 @@ from customers.policy import (
     may_override_credit_code,
 )
 from customers.services import CONTACT_WRITABLE_FIELDS, CUSTOMER_WRITABLE_FIELDS
-
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-TEXT = forms.Textarea(attrs={"rows": 3})
-ACCOUNT_MANAGER_ROLES = (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER, Role.SUPERVISOR)
+from kam.forms import DATE, TEXT
 
 
 def account_managers():
-    return User.objects.filter(role__in=ACCOUNT_MANAGER_ROLES, is_active=True).order_by("username")
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Show a service's ValidationError on the form: per field where the form has that field."""
-    if hasattr(exc, "error_dict"):
-        for field, messages in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, exc.messages)
+    return User.objects.filter(role__in=roles.PORTFOLIO, is_active=True).order_by("username")
 
 
 def _is_text(model, name: str) -> bool:
     return isinstance(model._meta.get_field(name), models.TextField)
-
-
-class RegionChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.full_name
 
 
 def customer_form_fields(user: User) -> list[str]:

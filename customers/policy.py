@@ -3,8 +3,14 @@
 Row-level visibility is CustomerQuerySet.visible_to; this module decides the columns. Pages, API
 serializers, exports and admin all ask here."""
 
+from channels import roles
 from channels.models import Role, User
 from customers.models import Contact, Customer, may_edit_customers, visible_ids_among
+
+
+def may_view_evaluations(user: User) -> bool:
+    """Tier evaluations quote revenue and staffing."""
+    return user.is_admin_role or user.role in roles.MANAGEMENT
 
 
 def hidden_customer_fields(user: User) -> frozenset[str]:
@@ -21,12 +27,12 @@ def hidden_contact_fields(user: User) -> frozenset[str]:
 
 
 def may_create_customers(user: User) -> bool:
-    return user.is_admin_role or not (user.is_read_only or user.role in (Role.AGENT, Role.DISPATCHER))
+    return user.is_admin_role or not (user.is_read_only or user.role in roles.LOOKUP_ONLY)
 
 
 def may_register_prospects(user: User) -> bool:
     """Every channel captures opportunities and may name a prospect; read-only and feed logins may not."""
-    return user.is_admin_role or not (user.is_read_only or user.role == Role.INTEGRATION)
+    return user.is_admin_role or not (user.is_read_only or user.role in roles.SYSTEMS)
 
 
 def may_assign_account_manager(user: User) -> bool:

@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from channels.models import User
 from customers import segments
-from customers.forms import add_service_errors
 from customers.models import Segment
+from kam.forms import add_service_errors
 
 
 class DefinitionForm(forms.Form):

@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers import segments
-from customers.forms import add_service_errors
 from customers.models import Segment
 from customers.policy import may_see_spend
 from customers.segment_forms import DefinitionForm, SegmentForm
+from kam.forms import add_service_errors
 from kam.pagination import CappedPaginator, page_of
 
 PAGE_SIZE = 25

@@ -37,7 +37,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from channels.models import Role, User
+from channels import roles
+from channels.models import User
 from customers.models import (
     Customer,
     Industry,
@@ -427,28 +428,22 @@ _register_builtin_criteria()
 def may_share_segments(user: User) -> bool:
     """Shared segments are the company's common vocabulary: supervisors, analysts and admins publish them;
     everyone may keep private ones."""
-    return user.is_admin_role or user.role in (Role.SUPERVISOR, Role.ANALYST)
+    return user.is_admin_role or user.role in roles.MANAGEMENT
 
 
-def segments_visible_to(user: User) -> QuerySet[Segment]:
-    """Own segments and shared ones. A shared segment built on finance criteria would reveal spend to people
-    who may not see it, so they do not get those."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return Segment.objects.none()
-    queryset = Segment.objects.filter(Q(owner=user) | Q(is_shared=True))
-    if not may_see_spend(user):
-        sensitive = [c.key for c in _criteria.values() if c.sensitive]
-        queryset = queryset.exclude(Q(definition__has_any_keys=sensitive) & ~Q(owner=user))
-    return queryset
+def sensitive_criteria() -> list[str]:
+    """Keys of the registered criteria that are finance data (Segment.objects.visible_to hides shared
+    segments built on them from people who may not see spend)."""
+    return [c.key for c in _criteria.values() if c.sensitive]
 
 
 def segment_list(*, user: User) -> QuerySet[Segment]:
-    return segments_visible_to(user).select_related("owner").order_by("name", "pk")
+    return Segment.objects.visible_to(user).select_related("owner").order_by("name", "pk")
 
 
 def segment_detail(*, user: User, pk: int) -> Segment:
     """A segment the user may see; Segment.DoesNotExist otherwise (a 404: others' private segments)."""
-    return segments_visible_to(user).select_related("owner").get(pk=pk)
+    return Segment.objects.visible_to(user).select_related("owner").get(pk=pk)
 
 
 def can_change(user: User, segment: Segment) -> bool:
@@ -646,7 +641,7 @@ MOVEMENT_KINDS = ("members", "entered", "left")
 
 def _snapshots_seen_by(segment: Segment, user: User) -> QuerySet[SegmentSnapshot]:
     # Merged customers stay in the history, so visible_to without live().
-    return SegmentSnapshot.objects.filter(segment=segment, customer__in=Customer.objects.visible_to(user).values("pk"))
+    return SegmentSnapshot.objects.visible_to(user).filter(segment=segment)
 
 
 def segment_movements(

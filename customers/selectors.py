@@ -97,7 +97,9 @@ def caller_lookup(*, user: User, phone: str) -> list[CallerMatch]:
     visible = Customer.objects.visible_to(user).live().select_related("account_manager")
     matches: dict[int, CallerMatch] = {}
     contacts = (
-        Contact.objects.filter(Q(mobile_digits=digits) | Q(office_phone_digits=digits), customer__in=visible)
+        Contact.objects.visible_to(user)
+        .filter(Q(mobile_digits=digits) | Q(office_phone_digits=digits))
+        .exclude(customer__status=Customer.Status.MERGED)
         .select_related("customer__account_manager")
         .order_by("-is_key_person", "pk")[:20]
     )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from simple_history.models import HistoricalChanges
 from simple_history.utils import bulk_update_with_history
 
+from channels import roles
 from channels.models import Role, User
 from customers import identifiers, policy
 from customers.duplicates import DuplicateCandidate, find_duplicates
@@ -184,7 +185,7 @@ def customer_create(*, by: User, confirm_not_duplicate: bool = False, reason: st
                 {"account_manager": [_("Only a supervisor can assign a customer to another account manager.")]}
             )
         # Account managers create customers into their own portfolio.
-        customer.account_manager = by if by.role in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER) else None
+        customer.account_manager = by if by.role in roles.ACCOUNT_MANAGERS else None
     validate_customer(customer, by=by)
     _check_duplicates(customer, confirm_not_duplicate=confirm_not_duplicate)
     return _save_new_customer(customer, by=by, reason=reason or _("Created"))
@@ -322,7 +323,7 @@ def customer_handover(
     supervises = by.role == Role.SUPERVISOR and from_user.team_id is not None and from_user.team.supervisor_id == by.pk
     if not (by.is_admin_role or supervises):
         raise PermissionDenied(_("Only the supervisor of this account manager's team may hand over the portfolio."))
-    if not to_user.is_active or to_user.role not in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER, Role.SUPERVISOR):
+    if not to_user.is_active or to_user.role not in roles.PORTFOLIO:
         raise ValidationError({"to_user": [_("The receiver must be an active account manager.")]})
     with transaction.atomic():
         queryset = Customer.objects.live().filter(account_manager=from_user).select_for_update().order_by("pk")

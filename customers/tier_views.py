@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from channels.models import Role, User
-from customers import dashboard, tiering
-from customers.forms import DATE, TEXT, add_service_errors
+from channels import roles
+from channels.models import User
+from customers import dashboard, policy, tiering
 from customers.models import (
     TIER_RANK,
     Customer,
@@ -34,6 +34,7 @@ from customers.models import (
     portfolio_ids,
 )
 from customers.policy import can_edit, may_see_spend
+from kam.forms import DATE, TEXT, add_service_errors
 from kam.pagination import CappedPaginator
 
 PAGE_SIZE = 50
@@ -86,7 +87,7 @@ class RunForm(forms.Form):
 @require_GET
 def tier_evaluations(request):
     user = request.user
-    if not tiering.may_view_evaluations(user):
+    if not policy.may_view_evaluations(user):
         raise Http404
     bands = sorted(TierBand.objects.all(), key=lambda band: TIER_RANK[band.tier])
     context = {
@@ -135,7 +136,7 @@ def tier_evaluation_run(request):
 def tier_evaluation_detail(request, pk: int):
     """One run: a dry run's would-be moves, or the moves a publication made (only customers the user may see)."""
     user = request.user
-    if not tiering.may_view_evaluations(user):
+    if not policy.may_view_evaluations(user):
         raise Http404
     evaluation = get_object_or_404(TierEvaluation.objects.select_related("started_by"), pk=pk)
     context = {"evaluation": evaluation}
@@ -200,7 +201,7 @@ def tier_change_list(request):
 
 def approvers():
     """Who may approve a tier override (tiering.may_approve_override): supervisors and administrators."""
-    approving = Q(role__in=[Role.SUPERVISOR, Role.ADMIN]) | Q(is_superuser=True)
+    approving = Q(role__in=roles.APPROVERS) | Q(is_superuser=True)
     return User.objects.filter(approving, is_active=True).order_by("username")
 
 

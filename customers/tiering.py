@@ -61,6 +61,7 @@ from customers.models import (
     ValueFactor,
 )
 from customers.selectors import month_starts
+from kam.celery import enqueue_on_commit
 
 WORK = "kam_tier_work"  # the evaluation's temporary work table (one per database session)
 NO_RANK = 99  # rank of "no tier": below every band
@@ -87,10 +88,6 @@ def may_start_evaluation(user: User, kind: str) -> bool:
     if user.is_admin_role:
         return True
     return user.role == Role.SUPERVISOR and kind != Kind.PUBLICATION
-
-
-def may_view_evaluations(user: User) -> bool:
-    return user.is_admin_role or user.role in (Role.SUPERVISOR, Role.ANALYST)
 
 
 def may_approve_override(user: User) -> bool:
@@ -220,7 +217,7 @@ def tier_evaluation_start(*, kind: str, by: User, period: date | None = None) ->
             rule_version=load_rules().policy.version,
             started_by=by,
         )
-        evaluate_tiers_task.delay_on_commit(kind, evaluation_id=evaluation.pk)
+        enqueue_on_commit(evaluate_tiers_task, kind, evaluation_id=evaluation.pk)
     return evaluation
 
 
@@ -844,8 +841,8 @@ def rules_problems(tier_policy: TierPolicy, bands: list[TierBand]) -> dict[str, 
 def tier_changes(*, user: User) -> QuerySet[TierChange]:
     """Tier moves of the customers the user may see. Call-center agents get none: the reasons quote revenue."""
     if not policy.may_see_spend(user):
-        return TierChange.objects.none()
-    return TierChange.objects.filter(customer__in=Customer.objects.visible_to(user)).select_related("customer")
+        return TierChange.objects.visible_to(user).none()
+    return TierChange.objects.visible_to(user).select_related("customer")
 
 
 def tier_distribution(*, user: User) -> list[dict]:

@@ -14,11 +14,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from channels import roles
 from channels.models import Role, Team, User
 from customers import duplicates, policy, selectors, services
 from customers.filters import CustomerFilterSet
 from customers.forms import (
-    ACCOUNT_MANAGER_ROLES,
     ContactForm,
     CustomerForm,
     HandoverForm,
@@ -26,11 +26,11 @@ from customers.forms import (
     MergeForm,
     VisitForm,
     account_managers,
-    add_service_errors,
 )
 from customers.models import Contact, Customer, Region, visible_ids_among
 from customers.panels import render_panels
 from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields, may_see_spend
+from kam.forms import add_service_errors
 from kam.pagination import page_of
 
 PAGE_SIZE = 25
@@ -65,7 +65,7 @@ def _list_filterset(request) -> CustomerFilterSet:
     user = request.user
     filterset = CustomerFilterSet(request.GET, queryset=selectors.customer_list(user=user), request=request)
     # The account-manager choice fits the role: a manager's own list needs none, a supervisor picks a team member.
-    if user.role in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER) and not user.is_superuser:
+    if user.role in roles.ACCOUNT_MANAGERS and not user.is_superuser:
         del filterset.filters["account_manager"]
     elif user.role == Role.SUPERVISOR and not user.is_superuser:
         own_team = Q(team__supervisor=user) | Q(pk=user.pk)
@@ -80,7 +80,7 @@ def _list_filterset(request) -> CustomerFilterSet:
             filterset.filters["account_manager"].queryset = account_managers().filter(scope)
         else:
             del filterset.filters["account_manager"]
-    if user.role in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER, Role.SUPERVISOR) and not user.is_superuser:
+    if user.role in roles.PORTFOLIO and not user.is_superuser:
         del filterset.filters["team"]
     for name in ("tier", "status"):
         field = filterset.form.fields[name]
@@ -368,7 +368,7 @@ def customer_handover(request):
     if user.is_admin_role:
         givers = account_managers()
     elif user.role == Role.SUPERVISOR:
-        givers = User.objects.filter(team__supervisor=user, is_active=True, role__in=ACCOUNT_MANAGER_ROLES)
+        givers = User.objects.filter(team__supervisor=user, is_active=True, role__in=roles.PORTFOLIO)
     else:
         raise Http404
     data = request.POST if request.method == "POST" else request.GET

@@ -29,3 +29,42 @@ def numbered_code(prefix: str):
         LPad(Cast("id", models.CharField()), 8, models.Value("0")),
         output_field=models.CharField(),
     )
+
+
+class ScopedQuerySet(models.QuerySet):
+    """The base of every queryset whose rows not everyone may see (NetBox's restricted queryset).
+
+    `visible_to(user)` is the one choke point per model: a subclass says who sees what in `scope(user)`;
+    a signed-out or deactivated user sees nothing. The result is marked with the reader, and the mark
+    survives chaining (filter, annotate, values, none), so `kam.api.viewsets.ScopedViewSet` can refuse a
+    queryset that never went through `visible_to` instead of a reviewer having to notice it."""
+
+    _scoped_for = None  # the pk of the user this queryset was scoped for
+
+    def visible_to(self, user):
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
+            scoped = self.none()
+        else:
+            scoped = self.scope(user)
+        scoped._scoped_for = user.pk
+        return scoped
+
+    def scope(self, user):
+        """The rows `user` (signed in, active) may see."""
+        raise NotImplementedError(f"{type(self).__name__} must say who sees which rows")
+
+    def is_scoped_for(self, user) -> bool:
+        return self._scoped_for is not None and self._scoped_for == user.pk
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._scoped_for = self._scoped_for
+        return clone
+
+
+class VisibleToAllQuerySet(ScopedQuerySet):
+    """Reference data every signed-in user reads (the product catalogue, routing rules behind their own
+    role check): scoping is explicit even when it lets everything through."""
+
+    def scope(self, user):
+        return self.all()

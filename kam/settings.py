@@ -235,7 +235,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "kam.api.pagination.KeysetPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "kam.api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "kam.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "KAM API",

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from channels import roles
 from channels.models import ChannelType, Team, User
 from customers.models import Customer, Industry, Region, Tier
 from kam.pagination import CappedPaginator, page_of
@@ -66,7 +67,7 @@ class DispatchForm(forms.Form):
     )
     to_user = forms.ModelChoiceField(
         label=gettext_lazy("Person"),
-        queryset=User.objects.filter(is_active=True, role__in=routing.SERVING_ROLES),
+        queryset=User.objects.filter(is_active=True, role__in=roles.SERVING),
         required=False,
     )
     reason = forms.CharField(label=gettext_lazy("Why"), max_length=500, required=False)

@@ -6,11 +6,12 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from channels import roles
 from channels.models import ChannelType, User
 from customers import selectors as customer_selectors
-from customers.forms import DATE, TEXT, RegionChoiceField
+from customers.fields import RegionChoiceField
 from customers.models import Customer, Industry, Region
-from opportunities import routing
+from kam.forms import DATE, TEXT
 from opportunities.models import (
     CLOSED_STAGES,
     OPEN_STAGES,
@@ -222,7 +223,7 @@ class DispatchForm(forms.Form):
         name = (self.cleaned_data.get("to_user") or "").strip()
         if not name:
             return None
-        user = User.objects.filter(username=name, is_active=True, role__in=routing.SERVING_ROLES).first()
+        user = User.objects.filter(username=name, is_active=True, role__in=roles.SERVING).first()
         if user is None:
             raise forms.ValidationError(
                 _("No active account manager, phone account manager or partner with this user name.")

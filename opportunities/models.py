@@ -13,7 +13,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from channels import roles
 from channels.models import BilingualName
+from channels.roles import Role
+from customers.models import CustomerOwnedQuerySet
+from kam.db import ScopedQuerySet
 
 
 class Kind(models.TextChoices):
@@ -140,6 +144,12 @@ class CloseReason(BilingualName):
         verbose_name_plural = _("close reasons")
 
 
+class RoutingRuleQuerySet(ScopedQuerySet):
+    def scope(self, user):
+        """The operations center reads the rules (admins change them); nobody else sees them."""
+        return self if user.is_admin_role or user.role == Role.DISPATCHER else self.none()
+
+
 class RoutingRule(models.Model):
     """One ordered routing rule (seed 004 六(二)). Empty conditions match anything; the first active
     rule whose conditions match and whose target can take the opportunity wins."""
@@ -200,6 +210,8 @@ class RoutingRule(models.Model):
     )  # fmt: skip
     updated_at = models.DateTimeField(_("changed"), auto_now=True)
 
+    objects = RoutingRuleQuerySet.as_manager()
+
     class Meta:
         ordering = ["priority", "id"]
         verbose_name = _("routing rule")
@@ -219,26 +231,24 @@ class RoutingRule(models.Model):
         return f"{self.priority}. {self.name}"
 
 
-class OpportunityQuerySet(models.QuerySet):
-    def visible_to(self, user):
+class OpportunityQuerySet(CustomerOwnedQuerySet):
+    def scope(self, user):
         """The one choke point for opportunity visibility (pages, API, exports):
         - operations center, admins, analysts: all;
         - everyone else: what they captured (the contact channel follows it), what was sent to them
           or their pool (team, partner) or as second cover, and opportunities of customers they may see
-          through their portfolio (account managers and supervisors);
+          through their portfolio (account managers and supervisors: CustomerOwnedQuerySet's rule);
         - a supervisor also sees what was sent to the people of their teams."""
-        if user.is_admin_role or user.role in ("dispatcher", "analyst"):
+        if user.is_superuser or user.role in roles.SEE_ALL_OPPORTUNITIES:
             return self
         cond = Q(captured_by=user) | Q(assigned_to=user) | Q(second_cover=user) | Q(claimed_by=user)
         if user.team_id:
             cond |= Q(assigned_team_id=user.team_id, assigned_to__isnull=True)
         if user.partner_id:
             cond |= Q(assigned_partner_id=user.partner_id)
-        if user.role in ("account_manager", "supervisor", "phone_account_manager"):
-            from customers.models import portfolio_ids
-
-            cond |= Q(customer_id__in=portfolio_ids(user))
-        if user.role == "supervisor":
+        if user.role in roles.PORTFOLIO:
+            cond |= self.customer_condition(user)
+        if user.role == Role.SUPERVISOR:
             teams = list(user.supervised_teams.values_list("pk", flat=True))
             if user.team_id:
                 teams.append(user.team_id)

@@ -21,11 +21,12 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from channels.models import Role, User
+from channels import roles
+from channels.models import User
 from opportunities.models import CLOSED_STAGES, OPEN_STAGES, Opportunity, Stage, StageChange
 
 PIPELINE_ROLES = {
-    Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER, Role.SUPERVISOR, Role.DISPATCHER, Role.ANALYST, Role.ADMIN,
+    *roles.PORTFOLIO, *roles.SEE_ALL_OPPORTUNITIES,
 }  # fmt: skip
 COHORT_MONTHS = 24  # the cohort table shows at most this many capture months (newest)
 TOP_COMPETITORS = 10

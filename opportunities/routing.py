@@ -14,11 +14,11 @@ from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from channels import roles
 from channels.models import ChannelResponsibility, ChannelType, Partner, Role, User
 from opportunities.models import AWAITING_CLAIM, CLOSED_STAGES, ClaimTimer, Opportunity, RoutingRule, RoutingStatus
 
 OPEN_LOAD = Q(routing_status__in=[*AWAITING_CLAIM, RoutingStatus.CLAIMED]) & ~Q(stage__in=CLOSED_STAGES)
-SERVING_ROLES = (Role.ACCOUNT_MANAGER, Role.SUPERVISOR, Role.PHONE_ACCOUNT_MANAGER, Role.PARTNER)
 
 
 @dataclass
@@ -223,7 +223,7 @@ def _place(rule: RoutingRule, opp: Opportunity) -> Placement | str:
             return _("no phone account manager below capacity")
         return Placement(user=user, channel=channel_of(user))
     if target == RoutingRule.Target.TEAM_POOL:
-        user = least_loaded(User.objects.filter(team_id=rule.target_team_id, role__in=SERVING_ROLES), rule.capacity)
+        user = least_loaded(User.objects.filter(team_id=rule.target_team_id, role__in=roles.SERVING), rule.capacity)
         if user is None:
             return _("no one in the team below capacity")
         return Placement(user=user, team_id=rule.target_team_id, channel=channel_of(user))

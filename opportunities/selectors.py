@@ -8,8 +8,8 @@ from django.core.cache import cache
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from channels import roles
 from channels.models import Role, User
-from opportunities import routing
 from opportunities.models import Opportunity, RoutingStatus, Transfer
 
 # A pending row younger than this is simply waiting for its Celery task; older, the router missed it.
@@ -98,7 +98,7 @@ def dispatch_people() -> list[tuple[int, str]]:
     people = cache.get(PEOPLE_CACHE_KEY)
     if people is None:
         rows = (
-            User.objects.filter(is_active=True, role__in=routing.SERVING_ROLES)
+            User.objects.filter(is_active=True, role__in=roles.SERVING)
             .select_related("team", "partner")
             .order_by("role", "team__name", "display_name", "username")[:PEOPLE_LIMIT]
         )

@@ -21,10 +21,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from channels import roles
 from channels.models import ChannelType, Role, Team, User
 from channels.notifications import Message, notify, notify_many
 from customers.models import Customer
 from customers.services import prospect_register
+from kam.celery import enqueue_on_commit
 from kam.db import numbered_code
 from opportunities import routing
 from opportunities.models import (
@@ -183,10 +185,7 @@ def _enqueue_routing(pk: int) -> None:
     sweep re-enqueues it."""
     from opportunities.tasks import route_opportunity
 
-    try:
-        route_opportunity.apply_async((pk,), retry=True, retry_policy={"max_retries": 1, "interval_start": 0.2})
-    except Exception:  # noqa: BLE001 - any broker error; the sweep covers it
-        logger.warning("routing of opportunity %s not enqueued; the sweep will pick it up", pk, exc_info=True)
+    enqueue_on_commit(route_opportunity, pk)
 
 
 # --- capture -------------------------------------------------------------------------------------------
@@ -281,7 +280,7 @@ def capture(
         _log(opp, Transfer.Action.CAPTURED, by=by, from_user=by, from_channel=contact_channel, at=now)
         if opp.stage:
             StageChange.objects.create(opportunity=opp, from_stage="", to_stage=opp.stage, by=by, at=now)
-        transaction.on_commit(lambda: _enqueue_routing(opp.pk), robust=True)
+        _enqueue_routing(opp.pk)
     return opp
 
 
@@ -376,7 +375,7 @@ def sweep_routing(*, older_than: datetime.timedelta, limit: int = 500) -> int:
             routing_requested_at=now, routing_attempts=F("routing_attempts") + 1
         )
     for pk in ids:
-        transaction.on_commit(lambda pk=pk: _enqueue_routing(pk), robust=True)
+        _enqueue_routing(pk)
     return len(ids)
 
 
@@ -495,7 +494,7 @@ def dispatch(
 
 def _dispatch_placement(opp: Opportunity, to_user: User | None, to_channel: str | None) -> routing.Placement:
     if to_user is not None:
-        if not to_user.is_active or to_user.role not in routing.SERVING_ROLES:
+        if not to_user.is_active or to_user.role not in roles.SERVING:
             raise ValidationError({"to_user": [_("This person cannot take opportunities.")]})
         return routing.Placement(user=to_user, channel=routing.channel_of(to_user), reason=_("Dispatched by hand"))
     rule = {

@@ -20,11 +20,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from channels import notifications as inbox
+from channels import roles
 from channels.models import Notification, Role, User
 from customers import selectors as customer_selectors
-from customers.forms import add_service_errors
 from customers.models import Customer, visible_ids_among
 from customers.services import DuplicateWarning
+from kam.forms import add_service_errors
 from kam.pagination import page_of
 from opportunities import services
 from opportunities.forms import (
@@ -52,7 +53,6 @@ PAGE_SIZE = 25
 KANBAN_CARDS = 30  # cards per column; the column header shows the full count
 PANEL_ROWS = 10
 # Roles whose "my opportunities" is a working set (claimed, to claim, pools); the others see what they may see.
-WORKING_ROLES = (Role.ACCOUNT_MANAGER, Role.SUPERVISOR, Role.PHONE_ACCOUNT_MANAGER, Role.PARTNER)
 LIST_RELATED = ("customer", "assigned_to", "claimed_by", "assigned_partner", "assigned_channel", "second_cover")
 
 
@@ -101,7 +101,7 @@ def _working_set(user: User):
     """What is on the user's desk: claimed by them, waiting for their claim (them, their pool, second
     cover); a supervisor also their teams'. Other roles: everything they may see."""
     rows = _visible(user)
-    if user.role not in WORKING_ROLES or user.is_admin_role:
+    if user.role not in roles.SERVING or user.is_admin_role:
         return rows
     mine = Q(claimed_by=user) | (services.receiver_q(user) & Q(routing_status__in=AWAITING_CLAIM))
     if user.role == Role.SUPERVISOR:

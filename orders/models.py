@@ -6,9 +6,12 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import BilingualName
+from kam.db import VisibleToAllQuerySet
 
 
-class ProductQuerySet(models.QuerySet):
+class ProductQuerySet(VisibleToAllQuerySet):
+    """Reference data: every signed-in user reads the whole catalogue."""
+
     def offered(self):
         """Products a salesperson may propose today: active and not legacy."""
         return self.filter(is_active=True, legacy=False)

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -19,10 +19,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from customers import segments
-from customers.api.serializers import ErrorSerializer, StaffSerializer, StrictBooleanField, StrictCharField
+from customers.api.serializers import StaffSerializer
 from customers.models import Customer, Segment
 from customers.policy import may_see_spend
 from customers.segment_views import XLSX_TYPE, export_response
+from kam.api.errors import ErrorSerializer
+from kam.api.fields import StrictBooleanField, StrictCharField
+from kam.api.viewsets import ScopedViewSet
 
 INVALID = {400: OpenApiResponse(ErrorSerializer, description="Invalid input; `errors` names the fields.")}
 FORBIDDEN = {403: OpenApiResponse(ErrorSerializer, description="Only the segment's owner may do this.")}
@@ -126,15 +129,15 @@ def _definition_errors(exc: DjangoValidationError) -> ValidationError:
     ),
 )
 class SegmentViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, ScopedViewSet
 ):
     queryset = Segment.objects.none()  # types the schema; get_queryset scopes by user
     serializer_class = SegmentSerializer
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated]  # analysts too: a segment is an analysis, not a change to customers
     filter_backends = []
 
     def get_queryset(self):
-        return segments.segments_visible_to(self.request.user).select_related("owner")
+        return Segment.objects.visible_to(self.request.user).select_related("owner")
 
     def _input(self, *, partial: bool) -> dict:
         serializer = SegmentInputSerializer(data=self.request.data, partial=partial)

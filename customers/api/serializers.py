@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from channels.models import User
 from customers import identifiers
+from customers.fields import VisibleContactField, VisibleCustomerField
 from customers.models import (
     Contact,
     Customer,
@@ -26,49 +27,10 @@ from customers.models import (
     Visit,
 )
 from customers.services import feed_customer_map
+from kam.api.fields import StrictBooleanField, StrictCharField, optional_text
 
 # A feed request is validated row by row in memory and written in one transaction; this bounds both.
 FEED_MAX_ROWS = 5000
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string only: DRF's CharField would quietly turn 13800001234 into "13800001234"."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """true or false only: DRF's BooleanField also takes "yes", "0", 1 and friends."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
-
-
-def _text(**kwargs) -> StrictCharField:
-    return StrictCharField(required=False, allow_blank=True, **kwargs)
-
-
-class VisibleCustomerField(serializers.PrimaryKeyRelatedField):
-    """A customer id the caller may see; other people's ids fail exactly like ids that do not exist."""
-
-    def __init__(self, **kwargs):
-        super().__init__(queryset=Customer.objects.none(), **kwargs)  # the queryset only types the schema
-
-    def get_queryset(self):
-        return Customer.objects.visible_to(self.context["request"].user).live()
-
-
-class VisibleContactField(serializers.PrimaryKeyRelatedField):
-    def __init__(self, **kwargs):
-        super().__init__(queryset=Contact.objects.none(), **kwargs)
-
-    def get_queryset(self):
-        return Contact.objects.filter(customer__in=Customer.objects.visible_to(self.context["request"].user))
 
 
 def _active_staff():
@@ -135,13 +97,6 @@ class DuplicateSerializer(serializers.Serializer):
 class DuplicateConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     duplicates = DuplicateSerializer(many=True)
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The one error shape of the API (kam.api.exceptions)."""
-
-    detail = serializers.CharField()
-    errors = serializers.DictField(child=serializers.JSONField(), required=False)
 
 
 class MergeRecordSerializer(serializers.ModelSerializer):
@@ -237,15 +192,15 @@ class CustomerInputSerializer(serializers.Serializer):
     duplicate confirmation and the reason recorded in the history."""
 
     name = StrictCharField(max_length=200)
-    short_name = _text(max_length=100)
+    short_name = optional_text(max_length=100)
     credit_code = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=30)
-    credit_code_exception = _text(max_length=200)
-    address = _text(max_length=300)
-    postal_code = _text(max_length=6)
+    credit_code_exception = optional_text(max_length=200)
+    address = optional_text(max_length=300)
+    postal_code = optional_text(max_length=6)
     region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all(), required=False, allow_null=True)
     industry = serializers.PrimaryKeyRelatedField(queryset=Industry.objects.all(), required=False, allow_null=True)
     ownership = serializers.ChoiceField(choices=Customer.Ownership.choices, required=False, allow_blank=True)
-    phone = _text(max_length=30)
+    phone = optional_text(max_length=30)
     email = serializers.EmailField(required=False, allow_blank=True)
     website = serializers.URLField(required=False, allow_blank=True)
     employees = serializers.IntegerField(required=False, allow_null=True, min_value=0)
@@ -256,28 +211,28 @@ class CustomerInputSerializer(serializers.Serializer):
     is_strategic = StrictBooleanField(required=False)
     account_manager = serializers.PrimaryKeyRelatedField(queryset=_active_staff(), required=False, allow_null=True)
     parent = VisibleCustomerField(required=False, allow_null=True)
-    main_business = _text()
-    organisation = _text()
-    development_plan = _text()
-    business_needs = _text()
-    key_purchase_factors = _text()
-    purchase_decision_process = _text()
+    main_business = optional_text()
+    organisation = optional_text()
+    development_plan = optional_text()
+    business_needs = optional_text()
+    key_purchase_factors = optional_text()
+    purchase_decision_process = optional_text()
     annual_revenue = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
     profit_growth = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True)
     annual_budget = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
     telecom_budget = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
-    reimbursement_policy = _text()
-    competitor_products = _text()
+    reimbursement_policy = optional_text()
+    competitor_products = optional_text()
     attitude = serializers.ChoiceField(choices=Customer.Attitude.choices, required=False, allow_blank=True)
     confirm_not_duplicate = StrictBooleanField(
         required=False, help_text=_("Set to true to save although likely duplicates exist (after a 409 answer).")
     )
-    reason = _text(max_length=300, help_text=_("Why the change is made; kept in the change history."))
+    reason = optional_text(max_length=300, help_text=_("Why the change is made; kept in the change history."))
 
 
 class MergeInputSerializer(serializers.Serializer):
     duplicate = VisibleCustomerField(help_text=_("The duplicate record; it is merged into the customer in the URL."))
-    reason = _text(max_length=300)
+    reason = optional_text(max_length=300)
 
 
 class HandoverInputSerializer(serializers.Serializer):
@@ -306,21 +261,21 @@ class ContactInputSerializer(serializers.Serializer):
     gender = serializers.ChoiceField(choices=Contact.Gender.choices, required=False, allow_blank=True)
     birthday = serializers.DateField(required=False, allow_null=True)
     education = serializers.ChoiceField(choices=Contact.Education.choices, required=False, allow_blank=True)
-    department = _text(max_length=100)
-    title = _text(max_length=100)
+    department = optional_text(max_length=100)
+    title = optional_text(max_length=100)
     decision_role = serializers.ChoiceField(choices=Contact.DecisionRole.choices, required=False, allow_blank=True)
     influence = serializers.ChoiceField(choices=Contact.Influence.choices, required=False, allow_blank=True)
     attitude = serializers.ChoiceField(choices=Customer.Attitude.choices, required=False, allow_blank=True)
-    mobile = _text(max_length=20)
-    office_phone = _text(max_length=30)
+    mobile = optional_text(max_length=20)
+    office_phone = optional_text(max_length=30)
     email = serializers.EmailField(required=False, allow_blank=True)
-    address = _text(max_length=300)
-    hobbies = _text()
-    character = _text()
+    address = optional_text(max_length=300)
+    hobbies = optional_text()
+    character = optional_text()
     is_key_person = StrictBooleanField(required=False)
     active_from = serializers.DateField(required=False, allow_null=True)
     active_to = serializers.DateField(required=False, allow_null=True)
-    reason = _text(max_length=300, help_text=_("Why the change is made; kept in the change history."))
+    reason = optional_text(max_length=300, help_text=_("Why the change is made; kept in the change history."))
 
 
 class ContactCreateSerializer(ContactInputSerializer):
@@ -333,8 +288,8 @@ class VisitInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Visit.Kind.choices, required=False)
     contacts = VisibleContactField(many=True, required=False)
     purpose = StrictCharField(max_length=300)
-    outcome = _text()
-    next_step = _text(max_length=300)
+    outcome = optional_text()
+    next_step = optional_text(max_length=300)
     next_visit_on = serializers.DateField(required=False, allow_null=True)
 
 

@@ -11,14 +11,17 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from customers import tiering
-from customers.api.serializers import MonthField, StaffSerializer, StrictBooleanField, StrictCharField
-from customers.api.views import FORBIDDEN, INVALID, NOT_FOUND, PERMISSIONS, validated
+from customers.api.serializers import MonthField, StaffSerializer
 from customers.models import Customer, Tier, TierBand, TierChange, TierEvaluation, TierPolicy
+from kam.api.errors import FORBIDDEN, INVALID, NOT_FOUND
+from kam.api.fields import StrictBooleanField, StrictCharField
+from kam.api.permissions import PERMISSIONS
+from kam.api.viewsets import ScopedViewSet, validated
 
 # --- serializers -------------------------------------------------------------------------------------------
 
@@ -232,10 +235,9 @@ class TierRulesView(GenericAPIView):
     ),
     retrieve=extend_schema(summary="Get a tier move", responses={200: TierChangeSerializer, **NOT_FOUND}),
 )
-class TierChangeViewSet(viewsets.ReadOnlyModelViewSet):
+class TierChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     queryset = TierChange.objects.none()
     serializer_class = TierChangeSerializer
-    permission_classes = PERMISSIONS
     filterset_class = TierChangeFilterSet
 
     def get_queryset(self):
@@ -262,15 +264,12 @@ class TierChangeViewSet(viewsets.ReadOnlyModelViewSet):
     ),
 )
 class TierEvaluationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet
 ):
     queryset = TierEvaluation.objects.none()
-    permission_classes = PERMISSIONS
 
     def get_queryset(self):
-        if not tiering.may_view_evaluations(self.request.user):
-            return TierEvaluation.objects.none()
-        return TierEvaluation.objects.select_related("started_by")
+        return TierEvaluation.objects.visible_to(self.request.user).select_related("started_by")
 
     def get_serializer_class(self):
         return TierEvaluationDetailSerializer if self.action == "retrieve" else TierEvaluationSerializer

@@ -7,10 +7,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,24 +18,12 @@ from customers.api import filters
 from customers.api import serializers as s
 from customers.models import Contact, Customer, GroupMember, SpendRecord, Visit
 from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields, may_see_spend
-from kam.api.exceptions import conflict_response
-from kam.api.permissions import ReadOnlyRolesCannotWrite
+from kam.api.errors import FORBIDDEN, INVALID, NOT_FOUND, conflict_response
+from kam.api.permissions import PERMISSIONS
+from kam.api.viewsets import ScopedViewSet, validated
 
-PERMISSIONS = [IsAuthenticated, ReadOnlyRolesCannotWrite]
-
-INVALID = {400: OpenApiResponse(s.ErrorSerializer, description="Invalid input; `errors` names the fields.")}
-FORBIDDEN = {403: OpenApiResponse(s.ErrorSerializer, description="Your role may not do this.")}
-NOT_FOUND = {404: OpenApiResponse(s.ErrorSerializer, description="No such object among those you may see.")}
 DUPLICATES = {409: OpenApiResponse(s.DuplicateConflictSerializer, description="Likely duplicates; resend with "
                                    "`confirm_not_duplicate: true` to save anyway.")}  # fmt: skip
-
-
-def validated(serializer_class, request, *, data=None, partial: bool = False) -> dict:
-    serializer = serializer_class(
-        data=request.data if data is None else data, partial=partial, context={"request": request}
-    )
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def duplicates_response(exc: services.DuplicateWarning) -> Response:
@@ -76,9 +63,8 @@ def require_editable(user, customer: Customer) -> None:
         responses={200: s.CustomerSerializer, **INVALID, **FORBIDDEN, **NOT_FOUND, **DUPLICATES},
     ),
 )
-class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     queryset = Customer.objects.none()  # types the schema; get_queryset scopes by user
-    permission_classes = PERMISSIONS
     filterset_class = filters.CustomerApiFilterSet
 
     def get_queryset(self):
@@ -203,14 +189,12 @@ class PortfolioHandoverView(APIView):
         responses={200: s.ContactSerializer, **INVALID, **FORBIDDEN, **NOT_FOUND},
     ),
 )
-class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     queryset = Contact.objects.none()
-    permission_classes = PERMISSIONS
     filterset_class = filters.ContactFilterSet
 
     def get_queryset(self):
-        visible = Customer.objects.visible_to(self.request.user)
-        return Contact.objects.filter(customer__in=visible).select_related("customer")
+        return Contact.objects.visible_to(self.request.user).select_related("customer")
 
     def get_serializer_class(self):
         if not getattr(self, "swagger_fake_view", False) and hidden_contact_fields(self.request.user):
@@ -244,15 +228,14 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         responses={201: s.VisitSerializer, **INVALID, **FORBIDDEN},
     ),
 )
-class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     queryset = Visit.objects.none()
     serializer_class = s.VisitSerializer
-    permission_classes = PERMISSIONS
     filterset_class = filters.VisitFilterSet
 
     def get_queryset(self):
         return (
-            Visit.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
+            Visit.objects.visible_to(self.request.user)
             .select_related("visited_by")
             .prefetch_related(Prefetch("contacts", queryset=Contact.objects.only("id")))
         )
@@ -264,19 +247,15 @@ class VisitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(self.get_serializer(visit).data, status=status.HTTP_201_CREATED)
 
 
-class FeedViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class FeedViewSet(mixins.ListModelMixin, ScopedViewSet):
     """Billing feeds: a scoped list for people, a validated bulk upsert for the feed login.
 
     Who may post: admins, logins with the integration role, and any login holding the model's `add_`
     permission (`customers.add_spendrecord` / `customers.add_groupmember`).
     A feed names customers by id across the whole database: the permission is a system-wide grant."""
 
-    permission_classes = PERMISSIONS
     row_serializer: type
     post_permission: str
-
-    def get_queryset(self):
-        return self.queryset.model.objects.filter(customer__in=Customer.objects.visible_to(self.request.user))
 
     def create(self, request):
         if not (request.user.may_post_feeds or request.user.has_perm(self.post_permission)):
@@ -304,9 +283,8 @@ class SpendViewSet(FeedViewSet):
     post_permission = "customers.add_spendrecord"
 
     def get_queryset(self):
-        if not may_see_spend(self.request.user):
-            return SpendRecord.objects.none()
-        return super().get_queryset()
+        spend = SpendRecord.objects.visible_to(self.request.user)
+        return spend if may_see_spend(self.request.user) else spend.none()
 
     def upsert(self, rows: list[dict]) -> dict:
         return services.spend_upsert(

@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from channels import roles
 from channels.models import BilingualName, Role
 from kam import request_cache
-from kam.db import trigram
+from kam.db import ScopedQuerySet, trigram
 
 MAX_HIERARCHY_DEPTH = 4  # 总部 → 省 → 市 → 区县 (DOMAIN.md §7.3)
 
@@ -90,12 +91,12 @@ class TierLevel(BilingualName):
         verbose_name_plural = _("tier levels")
 
 
-class CustomerQuerySet(models.QuerySet):
+class CustomerQuerySet(ScopedQuerySet):
     def live(self):
         """Everything except records merged into another customer."""
         return self.exclude(status=Customer.Status.MERGED)
 
-    def visible_to(self, user):
+    def scope(self, user):
         """The one choke point for customer visibility (pages, API, admin, exports).
 
         - admin, data steward, analyst, call-center agent, dispatcher: every customer
@@ -105,8 +106,6 @@ class CustomerQuerySet(models.QuerySet):
         - supervisor: the customers of the teams they supervise, their subsidiaries, their own, and the
           customers without an account manager in their teams' industries (to assign them).
         """
-        if not getattr(user, "is_authenticated", False) or not user.is_active:
-            return self.none()
         if user.sees_all_customers:
             return self
         return self.filter(pk__in=portfolio_ids(user))
@@ -114,7 +113,7 @@ class CustomerQuerySet(models.QuerySet):
     def editable_by(self, user):
         """Customers the user may change: what they see, minus read-only roles."""
         if not may_edit_customers(user):
-            return self.none()
+            return self.visible_to(user).none()
         return self.visible_to(user)
 
 
@@ -122,7 +121,7 @@ def may_edit_customers(user) -> bool:
     """The role part of editable_by: analysts read, agents and dispatchers look up."""
     if not getattr(user, "is_authenticated", False) or user.is_read_only:
         return False
-    return user.is_superuser or user.role not in (Role.AGENT, Role.DISPATCHER)
+    return user.is_superuser or user.role not in roles.LOOKUP_ONLY
 
 
 def visible_ids_among(user, ids) -> set[int]:
@@ -156,7 +155,7 @@ def _portfolio_ids(user) -> list[int]:
             | Q(account_manager=user)
             | Q(account_manager__isnull=True, industry__in=industries)
         )
-    elif user.role in (Role.ACCOUNT_MANAGER, Role.PHONE_ACCOUNT_MANAGER):
+    elif user.role in roles.ACCOUNT_MANAGERS:
         root = Q(account_manager=user)
     else:
         return []
@@ -168,6 +167,28 @@ def _portfolio_ids(user) -> list[int]:
         frontier = set(Customer.objects.filter(parent__in=frontier).order_by().values_list("pk", flat=True)) - ids
         ids |= frontier
     return sorted(ids)
+
+
+class CustomerOwnedQuerySet(ScopedQuerySet):
+    """Rows that belong to one customer (contacts, visits, spend, members, tier changes, and the orders,
+    tickets and alerts of the apps above): visible exactly when their customer is (`Customer.objects.visible_to`).
+
+    Every model with a foreign key to the customer that people read uses it as its manager
+    (`objects = CustomerOwnedQuerySet.as_manager()`), or a subclass that widens `scope` (opportunities are
+    also visible to whoever captured or received them). `customer_field` names the foreign key."""
+
+    customer_field = "customer"
+
+    def scope(self, user):
+        condition = self.customer_condition(user)
+        return self if condition is None else self.filter(condition)
+
+    def customer_condition(self, user) -> Q | None:
+        """The filter for rows of customers `user` may see; None when they see every customer. An id list
+        from the per-request portfolio, not a join: the planner serves it from the foreign key's index."""
+        if user.sees_all_customers:
+            return None
+        return Q(**{f"{self.customer_field}_id__in": portfolio_ids(user)})
 
 
 class Customer(models.Model):
@@ -406,6 +427,8 @@ class CustomerAlias(models.Model):
     name_region = models.CharField(max_length=100, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    objects = CustomerOwnedQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("customer alias")
@@ -536,6 +559,8 @@ class Contact(models.Model):
 
     history = HistoricalRecords(excluded_fields=["updated_at", "mobile_digits", "office_phone_digits"])
 
+    objects = CustomerOwnedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-is_key_person", "name", "id"]
         verbose_name = _("contact")
@@ -584,6 +609,8 @@ class SpendRecord(models.Model):
     amount = models.DecimalField(_("amount (RMB)"), max_digits=14, decimal_places=2)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    objects = CustomerOwnedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-month", "category"]
         verbose_name = _("spend record")
@@ -617,6 +644,8 @@ class GroupMember(models.Model):
     joined_on = models.DateField(_("joined"))
     left_on = models.DateField(_("left"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = CustomerOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-joined_on"]
@@ -660,6 +689,8 @@ class Visit(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    objects = CustomerOwnedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-visited_on", "-id"]
         verbose_name = _("visit")
@@ -693,6 +724,8 @@ class AccountManagerAssignment(models.Model):
         related_name="+",
         verbose_name=_("assigned by"),
     )
+
+    objects = CustomerOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from channels.models import BilingualName
-from customers.models.core import Customer, Tier
+from customers.models.core import Customer, CustomerOwnedQuerySet, Tier
+from kam.db import ScopedQuerySet
 
 TIER_RANK = {"A1": 1, "A2": 2, "B1": 3, "B2": 4, "C": 5, "D": 6}  # 1 = highest
 
@@ -89,6 +90,27 @@ class TierBand(models.Model):
         return TIER_RANK[self.tier]
 
 
+class TierEvaluationQuerySet(ScopedQuerySet):
+    def scope(self, user):
+        """Evaluations quote revenue and staffing: supervisors, analysts and admins."""
+        from customers.policy import may_view_evaluations
+
+        return self if may_view_evaluations(user) else self.none()
+
+
+class SegmentQuerySet(ScopedQuerySet):
+    def scope(self, user):
+        """Own segments and shared ones. A shared segment built on finance criteria would reveal spend to
+        people who may not see it, so they do not get those."""
+        from customers.policy import may_see_spend
+        from customers.segments import sensitive_criteria
+
+        queryset = self.filter(Q(owner=user) | Q(is_shared=True))
+        if not may_see_spend(user):
+            queryset = queryset.exclude(Q(definition__has_any_keys=sensitive_criteria()) & ~Q(owner=user))
+        return queryset
+
+
 class TierEvaluation(models.Model):
     """One run of the tier and value evaluation (monthly by beat, or started by hand)."""
 
@@ -115,6 +137,8 @@ class TierEvaluation(models.Model):
     downgrades = models.PositiveIntegerField(_("downgrades"), default=0)
     statements = models.PositiveIntegerField(_("SQL statements"), default=0)
     moves = models.JSONField(_("moves (dry run)"), default=list, blank=True)
+
+    objects = TierEvaluationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]
@@ -156,6 +180,8 @@ class TierChange(models.Model):
         verbose_name=_("evaluation"),
     )
 
+    objects = CustomerOwnedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-changed_at", "-id"]
         verbose_name = _("tier change")
@@ -189,6 +215,8 @@ class TierOverride(models.Model):
     expires_on = models.DateField(_("expires"))
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = CustomerOwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -246,6 +274,8 @@ class Segment(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     history = HistoricalRecords()
 
+    objects = SegmentQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("segment")
@@ -270,6 +300,8 @@ class SegmentMember(models.Model):
     )
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer"))
 
+    objects = CustomerOwnedQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("segment member")
         verbose_name_plural = _("segment members")
@@ -285,6 +317,8 @@ class SegmentSnapshot(models.Model):
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="snapshots", verbose_name=_("segment"))
     month = models.DateField(_("month"))
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer"))
+
+    objects = CustomerOwnedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("segment snapshot")

@@ -1,7 +1,8 @@
-"""Function-level API permissions. Row-level scoping is the querysets' job (visible_to), not this module's."""
+"""Function-level API permissions. Row-level scoping is the querysets' job (visible_to, enforced by
+kam.api.viewsets.ScopedViewSet), not this module's."""
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 
 
 class ReadOnlyRolesCannotWrite(BasePermission):
@@ -14,3 +15,7 @@ class ReadOnlyRolesCannotWrite(BasePermission):
 
     def has_permission(self, request, view):
         return request.method in SAFE_METHODS or not getattr(request.user, "is_read_only", False)
+
+
+# What every viewset of the apps starts from: a signed-in caller, and no writes from read-only roles.
+PERMISSIONS = [IsAuthenticated, ReadOnlyRolesCannotWrite]

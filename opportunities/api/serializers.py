@@ -10,13 +10,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from channels.models import ChannelType, Team, User
-from customers.api.serializers import (
-    StrictBooleanField,
-    StrictCharField,
-    VisibleContactField,
-    VisibleCustomerField,
-)
+from customers.fields import VisibleContactField, VisibleCustomerField
 from customers.models import Customer, Industry, Region
+from kam.api.fields import StrictBooleanField, StrictCharField
 from opportunities.models import (
     Activity,
     CloseReason,

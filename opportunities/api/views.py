@@ -6,16 +6,17 @@ Conflict → 409, PermissionDenied → 403, Opportunity.DoesNotExist → 404, Va
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
-from customers.api.views import FORBIDDEN, INVALID, NOT_FOUND, PERMISSIONS, validated
+from channels.roles import Role
 from customers.models import Customer
 from customers.services import DuplicateWarning
-from kam.api.exceptions import conflict_response
+from kam.api.errors import FORBIDDEN, INVALID, NOT_FOUND, conflict_response
+from kam.api.viewsets import ScopedViewSet, validated
 from opportunities import routing, services
 from opportunities.api import filters
 from opportunities.api import serializers as s
@@ -67,10 +68,9 @@ def prospect_duplicates_response(exc: DuplicateWarning, user) -> Response:
         responses={201: s.OpportunitySerializer, **INVALID, **FORBIDDEN, **DUPLICATES},
     ),
 )
-class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     queryset = Opportunity.objects.none()  # types the schema; get_queryset scopes by user
     serializer_class = s.OpportunitySerializer
-    permission_classes = PERMISSIONS
     filterset_class = filters.OpportunityFilterSet
 
     def get_queryset(self):
@@ -265,7 +265,7 @@ class RoutingRulePermission(BasePermission):
             return False
         if user.is_admin_role:
             return True
-        return user.role == "dispatcher" and (request.method in SAFE_METHODS or view.action == "test")
+        return user.role == Role.DISPATCHER and (request.method in SAFE_METHODS or view.action == "test")
 
 
 @extend_schema_view(
@@ -290,16 +290,24 @@ class RoutingRulePermission(BasePermission):
     ),
     destroy=extend_schema(summary="Delete a routing rule (admins)", responses={204: None, **FORBIDDEN, **NOT_FOUND}),
 )
-class RoutingRuleViewSet(viewsets.ModelViewSet):
+class RoutingRuleViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin, ScopedViewSet,
+):  # fmt: skip
     """Routing rules are reference data, edited like in the admin: the serializer writes the row."""
 
-    queryset = RoutingRule.objects.select_related("target_team", "target_user").prefetch_related(
-        Prefetch("products", queryset=Product.objects.only("id", "code")), "contact_channels"
-    )
+    queryset = RoutingRule.objects.none()
     serializer_class = s.RoutingRuleSerializer
     permission_classes = [RoutingRulePermission]
     filter_backends = []
     pagination_class = None  # a handful of ordered rules; the order is the point
+
+    def get_queryset(self):
+        return (
+            RoutingRule.objects.visible_to(self.request.user)
+            .select_related("target_team", "target_user")
+            .prefetch_related(Prefetch("products", queryset=Product.objects.only("id", "code")), "contact_channels")
+        )
 
     @extend_schema(
         summary="Dry-run the rules on an opportunity",

@@ -2,10 +2,10 @@
 the admin only."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import viewsets
-from rest_framework.permissions import IsAuthenticated
+from rest_framework import mixins
 
-from customers.api.views import INVALID, NOT_FOUND
+from kam.api.errors import INVALID, NOT_FOUND
+from kam.api.viewsets import ScopedViewSet
 from orders.api.filters import ProductFilterSet
 from orders.api.serializers import ProductSerializer
 from orders.models import Product
@@ -19,8 +19,7 @@ from orders.models import Product
     ),
     retrieve=extend_schema(summary="Get a catalogue product", responses={200: ProductSerializer, **NOT_FOUND}),
 )
-class ProductViewSet(viewsets.ReadOnlyModelViewSet):
+class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     queryset = Product.objects.all()
     serializer_class = ProductSerializer
-    permission_classes = [IsAuthenticated]
     filterset_class = ProductFilterSet

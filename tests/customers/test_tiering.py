@@ -589,7 +589,7 @@ def test_a_started_evaluation_runs_once_even_if_the_message_comes_twice(
     customer = CustomerFactory(tier="C")
     bill(customer, 120000)
     sent = []
-    monkeypatch.setattr(evaluate_tiers_task, "delay", lambda *args, **kwargs: sent.append((args, kwargs)))
+    monkeypatch.setattr(evaluate_tiers_task, "apply_async", lambda args, kwargs, **options: sent.append((args, kwargs)))
 
     with django_capture_on_commit_callbacks(execute=True):
         pending = tiering.tier_evaluation_start(kind=Kind.PUBLICATION, by=admin_user)

@@ -96,7 +96,7 @@ def test_a_broker_that_is_down_leaves_the_notification_unsent_for_the_sweep(
     def broker_down(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(deliver_notifications, "delay", broker_down)
+    monkeypatch.setattr(deliver_notifications, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         notifications.notify([people["mail_only"]], kind="x", title="稍后发送")
     assert Notification.objects.get().sent_at is None

@@ -1,10 +1,26 @@
-"""One error format for the whole API: {"detail": "...", "errors": {"field": ["message"]}}."""
+"""One error format for the whole API: {"detail": "...", "errors": {"field": ["message"]}}.
+
+`exception_handler` is DRF's EXCEPTION_HANDLER (settings); the `INVALID`, `FORBIDDEN` and `NOT_FOUND`
+fragments document those answers in the OpenAPI schema (`responses={200: ..., **INVALID, **NOT_FOUND}`)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of the API."""
+
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.JSONField(), required=False)
+
+
+INVALID = {400: OpenApiResponse(ErrorSerializer, description="Invalid input; `errors` names the fields.")}
+FORBIDDEN = {403: OpenApiResponse(ErrorSerializer, description="Your role may not do this.")}
+NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No such object among those you may see.")}
 
 
 def exception_handler(exc, context):
@@ -25,3 +41,4 @@ def exception_handler(exc, context):
 
 def conflict_response(detail: str, **extra) -> Response:
     return Response({"detail": detail, **extra}, status=status.HTTP_409_CONFLICT)
+

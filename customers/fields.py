@@ -1,0 +1,32 @@
+"""Fields other apps use to take a customer, a contact or a region as input (API serializers and page forms).
+
+A customer or contact id the caller may not see fails exactly like an id that does not exist: the fields'
+querysets go through `visible_to`."""
+
+from django import forms
+from rest_framework import serializers
+
+from customers.models import Contact, Customer
+
+
+class VisibleCustomerField(serializers.PrimaryKeyRelatedField):
+    """A customer id the caller may see; other people's ids fail exactly like ids that do not exist."""
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=Customer.objects.none(), **kwargs)  # the queryset only types the schema
+
+    def get_queryset(self):
+        return Customer.objects.visible_to(self.context["request"].user).live()
+
+
+class VisibleContactField(serializers.PrimaryKeyRelatedField):
+    def __init__(self, **kwargs):
+        super().__init__(queryset=Contact.objects.none(), **kwargs)
+
+    def get_queryset(self):
+        return Contact.objects.visible_to(self.context["request"].user)
+
+
+class RegionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.full_name
