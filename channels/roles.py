@@ -42,5 +42,8 @@ MANAGEMENT = frozenset({Role.SUPERVISOR, Role.ANALYST, Role.ADMIN})
 COVERAGE = PORTFOLIO | {Role.ANALYST, Role.DATA_STEWARD, Role.ADMIN}
 # Approve tier overrides and the like: supervisors (their teams) and admins.
 APPROVERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+# The home dashboard (tiers, revenue, moves, coverage gaps) over what they may see: who serves portfolios
+# and who oversees them. Agents and dispatchers route contacts: they get the start links instead.
+DASHBOARD = COVERAGE
 # Data stewardship: duplicates, merges, imports.
 STEWARDS = frozenset({Role.DATA_STEWARD, Role.ADMIN})

@@ -5,5 +5,7 @@ from channels import views
 app_name = "channels"
 
 urlpatterns = [
-    path("", views.responsibility_matrix, name="matrix"),
+    path("organisation/", views.responsibility_matrix, name="matrix"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/read/", views.notifications_read, name="notifications_read"),
 ]

@@ -7,11 +7,51 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Key accounts")
 
     def ready(self):
-        from customers import tier_views
+        from customers import coverage, home_panels, policy, tier_views
         from customers.panels import register_panel
+        from kam.home import register_home_panel
+        from kam.navigation import register_menu_item
 
         # The 360 page's "tier and value" panel, first among the panels.
         register_panel(
             "tier", title=_("Tier and value"), template="customers/tiers/_panel.html",
             context=tier_views.tier_panel_context, order=10,
+        )  # fmt: skip
+
+        register_menu_item("customers", label=_("Customers"), url_name="customers:list", order=30)
+        register_menu_item("segments", label=_("Segments"), url_name="customers:segment-list", order=40)
+        register_menu_item(
+            "caller-lookup", label=_("Caller lookup"), url_name="customers:lookup", order=50,
+            visible=policy.may_look_up_callers,
+        )  # fmt: skip
+        register_menu_item(
+            "duplicates", label=_("Duplicates"), url_name="customers:duplicates", order=60,
+            visible=policy.is_data_steward,
+        )  # fmt: skip
+        register_menu_item(
+            "import", label=_("Import"), url_name="customers:import", order=70, visible=policy.is_data_steward
+        )
+        register_menu_item(
+            "handover", label=_("Handover"), url_name="customers:handover", order=80, visible=policy.may_hand_over
+        )
+        register_menu_item(
+            "coverage", label=_("Coverage"), url_name="customers:coverage", order=90,
+            visible=coverage.may_see_coverage,
+        )  # fmt: skip
+        register_menu_item(
+            "tiers", label=_("Tiers"), url_name="customers:tier-evaluations", order=100,
+            visible=policy.may_view_evaluations,
+        )  # fmt: skip
+
+        register_home_panel(
+            "dashboard", template="customers/home/_dashboard.html", context=home_panels.dashboard_context,
+            order=10, visible=policy.may_see_dashboard, scripts=["vendor/chart.umd.min.js", "js/dashboard.js"],
+            summary=True,
+        )  # fmt: skip
+        register_home_panel(
+            "visits-due", template="customers/home/_visits_due.html", context=home_panels.visits_due_context,
+            order=20, visible=policy.serves_portfolio,
+        )  # fmt: skip
+        register_home_panel(
+            "caller-lookup", template="customers/home/_caller_lookup.html", order=5, visible=policy.answers_calls,
         )  # fmt: skip

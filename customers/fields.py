@@ -1,9 +1,11 @@
-"""Fields other apps use to take a customer, a contact or a region as input (API serializers and page forms).
+"""Fields other apps use to take a customer, a contact or a region as input (API serializers and page forms),
+and the shape of a likely duplicate in their 409 answers.
 
 A customer or contact id the caller may not see fails exactly like an id that does not exist: the fields'
 querysets go through `visible_to`."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from customers.models import Contact, Customer
@@ -30,3 +32,12 @@ class VisibleContactField(serializers.PrimaryKeyRelatedField):
 class RegionChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return obj.full_name
+
+
+class DuplicateSerializer(serializers.Serializer):
+    """One likely duplicate (customers.duplicates.DuplicateCandidate) in a 409 answer."""
+
+    id = serializers.IntegerField(source="customer.pk")
+    name = serializers.CharField(source="customer.name")
+    score = serializers.IntegerField(help_text=_("How alike, 0-100."))
+    reasons = serializers.ListField(child=serializers.CharField())

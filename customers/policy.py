@@ -57,3 +57,27 @@ def may_see_spend(user: User) -> bool:
 
 def can_edit(user: User, customer: Customer) -> bool:
     return may_edit_customers(user) and bool(visible_ids_among(user, [customer.pk]))
+
+
+def may_see_dashboard(user: User) -> bool:
+    return user.is_superuser or user.role in roles.DASHBOARD
+
+
+def serves_portfolio(user: User) -> bool:
+    """Account managers and supervisors: their own portfolio's figures and due visits."""
+    return user.role in roles.PORTFOLIO
+
+
+def may_look_up_callers(user: User) -> bool:
+    """The caller lookup is the agents' and dispatchers' tool (everyone may open it; it is in their menu)."""
+    return user.is_admin_role or user.role in roles.LOOKUP_ONLY
+
+
+def answers_calls(user: User) -> bool:
+    """Agents and dispatchers: their home page starts with the caller lookup."""
+    return user.role in roles.LOOKUP_ONLY
+
+
+def may_hand_over(user: User) -> bool:
+    """Supervisors hand over their teams' portfolios; admins anyone's."""
+    return user.is_admin_role or user.role == Role.SUPERVISOR

@@ -363,3 +363,10 @@ def visits_due(*, user: User, within_days: int = 14, limit: int = 20) -> list[tu
             due.append((customer, when))
     due.sort(key=lambda item: (item[1], item[0].pk))
     return due[:limit]
+
+
+def duplicate_candidate_rows(*, user: User, candidates) -> list[dict]:
+    """Likely duplicates (DuplicateWarning.candidates) for a page, each with whether the user may open it
+    (shown as a link): answered from the per-request portfolio, without a query."""
+    linkable = visible_ids_among(user, [c.customer.pk for c in candidates])
+    return [{"candidate": c, "linkable": c.customer.pk in linkable} for c in candidates]

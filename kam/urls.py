@@ -15,7 +15,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("customers/", include("customers.urls")),
     path("orders/", include("orders.urls")),
-    path("organisation/", include("channels.urls")),
+    path("", include("channels.urls")),
     path("opportunities/", include("opportunities.urls")),
     path("api/v1/", include("kam.api.urls")),
     path("admin/", admin.site.urls),

@@ -11,7 +11,8 @@ class OpportunitiesConfig(AppConfig):
 
         from channels.models import ChannelType
         from customers.panels import register_panel
-        from opportunities import routing, views
+        from kam.navigation import register_menu_item
+        from opportunities import policy, routing, views
         from opportunities.models import ClaimTimer, RoutingRule, StageSetting
 
         # The router's memo of reference rows is dropped as soon as one of them changes in this process.
@@ -25,4 +26,29 @@ class OpportunitiesConfig(AppConfig):
         register_panel(
             "opportunities", title=_("Open opportunities"), template="opportunities/_customer_panel.html",
             context=views.customer_panel_context, order=20,
+        )  # fmt: skip
+
+        register_menu_item(
+            "my-opportunities", label=_("My opportunities"), url_name="opportunities:list", order=10,
+            visible=policy.works_opportunities,
+        )  # fmt: skip
+        register_menu_item(
+            "capture", label=_("Capture"), url_name="opportunities:capture", order=20, visible=policy.may_capture
+        )
+        register_menu_item(
+            "dispatch-board", label=_("Dispatch board"), url_name="opportunities:board", order=110,
+            visible=policy.may_dispatch,
+        )  # fmt: skip
+        # What the contact channel passed on: everyone who captures.
+        register_menu_item(
+            "passed-on", label=_("Passed on"), url_name="opportunities:passed_on", order=120,
+            visible=policy.may_capture,
+        )  # fmt: skip
+        register_menu_item(
+            "pipeline", label=_("Pipeline"), url_name="opportunities:pipeline", order=130,
+            visible=policy.may_see_pipeline,
+        )  # fmt: skip
+        register_menu_item(
+            "rule-tester", label=_("Rule tester"), url_name="opportunities:rule_test", order=140,
+            visible=policy.may_dispatch,
         )  # fmt: skip

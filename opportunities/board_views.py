@@ -25,7 +25,7 @@ from channels.models import ChannelType, Team, User
 from customers.models import Customer, Industry, Region, Tier
 from kam.pagination import CappedPaginator, page_of
 from opportunities import pipeline as analytics
-from opportunities import routing, selectors, services
+from opportunities import policy, routing, selectors, services
 from opportunities.models import Kind, Opportunity, RoutingStatus
 
 BOARD_PAGE_SIZE = 20
@@ -53,7 +53,7 @@ def _page(request, queryset, per_page: int):
 
 
 def _require_dispatcher(user: User) -> None:
-    if not services.may_dispatch(user):
+    if not policy.may_dispatch(user):
         raise PermissionDenied(_("Only the operations center may open this page."))
 
 
@@ -148,7 +148,7 @@ def board(request):
 def passed_on(request):
     """The contact channel follows what it captured (seed 004: 接触渠道可查询转入方处理状况)."""
     user = request.user
-    if not services.may_capture(user):
+    if not policy.may_capture(user):
         raise PermissionDenied(_("Your role does not capture opportunities."))
     status = request.GET.get("status", "")
     page = _page(request, selectors.passed_on(user=user, status=status), LIST_PAGE_SIZE)
@@ -217,7 +217,7 @@ def pipeline(request):
     """Weighted pipeline, conversion, days per stage, claim on-time rate and win/loss reasons over the
     opportunities the user may see; every number links to the list behind it (same page, `drill` rows)."""
     user = request.user
-    if not analytics.may_view(user):
+    if not policy.may_see_pipeline(user):
         raise PermissionDenied(_("Your role has no pipeline."))
     form = PipelineFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound else analytics.Filters()

@@ -1,19 +1,15 @@
 """Page forms of the opportunities app. They collect and type-check input only; opportunities.services
 validates the business rules and writes (its ValidationErrors are shown on these forms)."""
 
-import django_filters
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from channels import roles
 from channels.models import ChannelType, User
-from customers import selectors as customer_selectors
 from customers.fields import RegionChoiceField
 from customers.models import Customer, Industry, Region
 from kam.forms import DATE, TEXT
 from opportunities.models import (
-    CLOSED_STAGES,
     OPEN_STAGES,
     STAGE_MOVES,
     Activity,
@@ -21,7 +17,6 @@ from opportunities.models import (
     Kind,
     NeedType,
     Opportunity,
-    RoutingStatus,
     Stage,
 )
 from orders.models import Product
@@ -38,41 +33,6 @@ class ProductChoiceField(forms.ModelMultipleChoiceField):
 
     def label_from_instance(self, obj):
         return f"{obj.code} {obj.label}" if getattr(obj, "code", "") else str(obj)
-
-
-# --- list filters ------------------------------------------------------------------------------------
-
-
-class OpportunityFilterSet(django_filters.FilterSet):
-    """Filters of "my opportunities" (list and kanban). Closed ones are left out unless asked for."""
-
-    q = django_filters.CharFilter(label=_("Customer or title"), method="filter_q")
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Kind.choices)
-    stage = django_filters.ChoiceFilter(label=_("Stage"), choices=Stage.choices)
-    routing_status = django_filters.ChoiceFilter(label=_("Routing status"), choices=RoutingStatus.choices)
-    closed = django_filters.BooleanFilter(label=_("Include closed"), method="filter_closed", widget=forms.CheckboxInput)
-
-    class Meta:
-        model = Opportunity
-        fields = ["q", "kind", "stage", "routing_status", "closed"]
-
-    def filter_q(self, queryset, name, value):
-        term = " ".join((value or "").split())
-        if not term:
-            return queryset
-        matching = customer_selectors.customer_search(Customer.objects.all(), term).values("pk")[:500]
-        return queryset.filter(Q(customer_id__in=matching) | Q(title__icontains=term) | Q(code=term.upper()))
-
-    def filter_closed(self, queryset, name, value):
-        return queryset
-
-    @property
-    def qs(self):
-        rows = super().qs
-        data = self.form.cleaned_data if self.form.is_valid() else {}
-        if not data.get("closed") and data.get("stage") not in CLOSED_STAGES:
-            rows = rows.exclude(stage__in=CLOSED_STAGES)
-        return rows
 
 
 # --- capture -----------------------------------------------------------------------------------------

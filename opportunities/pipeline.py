@@ -21,13 +21,9 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from channels import roles
 from channels.models import User
 from opportunities.models import CLOSED_STAGES, OPEN_STAGES, Opportunity, Stage, StageChange
 
-PIPELINE_ROLES = {
-    *roles.PORTFOLIO, *roles.SEE_ALL_OPPORTUNITIES,
-}  # fmt: skip
 COHORT_MONTHS = 24  # the cohort table shows at most this many capture months (newest)
 TOP_COMPETITORS = 10
 NO_TEAM = "none"
@@ -40,10 +36,6 @@ OPEN = Q(stage__in=OPEN_STAGES)
 # The team an opportunity counts for: its owner's, else its receiver's, else the team it was sent to.
 TEAM_ID = Coalesce("claimed_by__team_id", "assigned_to__team_id", "assigned_team_id")
 TEAM_NAME = Coalesce("claimed_by__team__name", "assigned_to__team__name", "assigned_team__name")
-
-
-def may_view(user: User) -> bool:
-    return user.is_superuser or user.role in PIPELINE_ROLES
 
 
 @dataclass

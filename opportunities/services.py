@@ -22,13 +22,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from channels import roles
-from channels.models import ChannelType, Role, Team, User
+from channels.models import ChannelType, Role, User
 from channels.notifications import Message, notify, notify_many
 from customers.models import Customer
 from customers.services import prospect_register
 from kam.celery import enqueue_on_commit
 from kam.db import numbered_code
-from opportunities import routing
+from opportunities import policy, routing
 from opportunities.models import (
     AT_OPERATIONS_CENTER,
     AWAITING_CLAIM,
@@ -55,44 +55,7 @@ class Conflict(Exception):
     """The opportunity changed under the caller (claimed by someone else, already moved): HTTP 409."""
 
 
-# --- permissions ---------------------------------------------------------------------------------------
-
-
-def may_capture(user: User) -> bool:
-    return user.is_active and not user.is_read_only and user.role != Role.INTEGRATION
-
-
-def may_dispatch(user: User) -> bool:
-    """Second transfers are the operations center's job (seed 004 六(二) 5)."""
-    return user.is_admin_role or user.role == Role.DISPATCHER
-
-
-def receiver_q(user: User) -> Q:
-    """Opportunities `user` may claim: sent to them, to them as second cover, or to their pool (team or
-    partner) without a named receiver."""
-    q = Q(assigned_to=user) | Q(second_cover=user)
-    if user.partner_id:
-        q |= Q(assigned_to__isnull=True, assigned_partner_id=user.partner_id)
-    if user.team_id:
-        q |= Q(assigned_to__isnull=True, assigned_team_id=user.team_id)
-    return q
-
-
-def may_work(user: User, opp: Opportunity) -> bool:
-    """The owner who claimed it, the supervisor of the owner's team, or an admin."""
-    if user.is_admin_role:
-        return True
-    if opp.routing_status != RoutingStatus.CLAIMED:
-        return False
-    if opp.claimed_by_id == user.pk:
-        return True
-    owner = opp.claimed_by
-    return bool(
-        user.role == Role.SUPERVISOR
-        and owner is not None
-        and owner.team_id
-        and (owner.team_id == user.team_id or Team.objects.filter(pk=owner.team_id, supervisor=user).exists())
-    )
+# --- permissions: opportunities.policy ------------------------------------------------------------------
 
 
 def _get(user: User, pk: int, *, lock: bool = False) -> Opportunity:
@@ -198,6 +161,19 @@ class Prospect:
     region_id: str | None = None
     industry_id: str | None = None
 
+    @classmethod
+    def from_input(cls, data: dict) -> "Prospect | None":
+        """The prospect named in a capture form's or API input (`prospect_name`, `_phone`, `_region`,
+        `_industry`), or None when no name is given (an existing customer is chosen instead)."""
+        name = (data.get("prospect_name") or "").strip()
+        if not name:
+            return None
+        region, industry = data.get("prospect_region"), data.get("prospect_industry")
+        return cls(
+            name=name, phone=data.get("prospect_phone") or "", region_id=region.pk if region else None,
+            industry_id=industry.pk if industry else None,
+        )  # fmt: skip
+
 
 def capture(
     *,
@@ -221,7 +197,7 @@ def capture(
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"not writable: {sorted(unknown)}")
-    if not may_capture(by):
+    if not policy.may_capture(by):
         raise PermissionDenied(_("Your role may not capture opportunities."))
     errors: dict[str, list[str]] = {}
     if kind not in Kind.values:
@@ -390,7 +366,7 @@ def claim(*, pk: int, by: User) -> Opportunity:
     with transaction.atomic():
         won = (
             Opportunity.objects.filter(pk=pk, routing_status__in=AWAITING_CLAIM)
-            .filter(receiver_q(by))
+            .filter(policy.receiver_q(by))
             .update(
                 routing_status=RoutingStatus.CLAIMED,
                 claimed_by=by,
@@ -424,7 +400,7 @@ def return_to_operations(*, pk: int, by: User, reason: str) -> Opportunity:
     if opp.is_closed:
         raise Conflict(_("A closed opportunity cannot be returned."))
     # Before the claim any receiver (or the second cover) may return it; once claimed, only the one who claimed it.
-    waiting = Q(routing_status__in=AWAITING_CLAIM) & receiver_q(by)
+    waiting = Q(routing_status__in=AWAITING_CLAIM) & policy.receiver_q(by)
     mine = waiting | Q(routing_status=RoutingStatus.CLAIMED, claimed_by=by)
     ops = routing.channel("operations_center")
     now = timezone.now()
@@ -464,7 +440,7 @@ def dispatch(
 ) -> Opportunity:
     """The operations center sends an opportunity to a person, or to a channel (whose pool or rule picks
     the person). Compare-and-set on the routing state it read, so two dispatchers cannot both move it."""
-    if not may_dispatch(by):
+    if not policy.may_dispatch(by):
         raise PermissionDenied(_("Only the operations center dispatches opportunities."))
     if (to_user is None) == (not to_channel):
         raise ValidationError({"to_user": [_("Name a person or a channel (one of the two).")]})
@@ -577,7 +553,7 @@ def enforce_claim_timers(*, now=None, limit: int = 1000) -> dict[str, int]:
 
 
 def _require_work(by: User, opp: Opportunity) -> None:
-    if not may_work(by, opp):
+    if not policy.may_work(by, opp):
         if opp.routing_status != RoutingStatus.CLAIMED:
             raise Conflict(_("Claim it before working on it."))
         raise PermissionDenied(_("Only its owner (or the owner's supervisor) can work on it."))

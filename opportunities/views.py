@@ -15,25 +15,24 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from channels import notifications as inbox
 from channels import roles
-from channels.models import Notification, Role, User
+from channels.models import Role, User
 from customers import selectors as customer_selectors
 from customers.models import Customer, visible_ids_among
 from customers.services import DuplicateWarning
 from kam.forms import add_service_errors
+from kam.http import safe_next
 from kam.pagination import page_of
-from opportunities import services
+from opportunities import policy, services
+from opportunities.filters import MyOpportunityFilterSet
 from opportunities.forms import (
     ActivityForm,
     CaptureForm,
     CloseForm,
     DispatchForm,
-    OpportunityFilterSet,
     QualifyForm,
     ReturnForm,
     StageForm,
@@ -75,48 +74,19 @@ def _get_visible(user: User, pk: int) -> Opportunity:
         raise Http404 from None
 
 
-def _may_claim(user: User, opp: Opportunity) -> bool:
-    """services.receiver_q answered from the loaded row (no query)."""
-    if opp.routing_status not in AWAITING_CLAIM:
-        return False
-    if user.pk in (opp.assigned_to_id, opp.second_cover_id):
-        return True
-    if opp.assigned_to_id is None:
-        if user.partner_id and opp.assigned_partner_id == user.partner_id:
-            return True
-        if user.team_id and opp.assigned_team_id == user.team_id:
-            return True
-    return False
-
-
-def _may_return(user: User, opp: Opportunity) -> bool:
-    if opp.is_closed:
-        return False
-    if opp.routing_status == RoutingStatus.CLAIMED:
-        return opp.claimed_by_id == user.pk
-    return _may_claim(user, opp)
-
-
 def _working_set(user: User):
     """What is on the user's desk: claimed by them, waiting for their claim (them, their pool, second
     cover); a supervisor also their teams'. Other roles: everything they may see."""
     rows = _visible(user)
     if user.role not in roles.SERVING or user.is_admin_role:
         return rows
-    mine = Q(claimed_by=user) | (services.receiver_q(user) & Q(routing_status__in=AWAITING_CLAIM))
+    mine = Q(claimed_by=user) | (policy.receiver_q(user) & Q(routing_status__in=AWAITING_CLAIM))
     if user.role == Role.SUPERVISOR:
         teams = list(user.supervised_teams.values_list("pk", flat=True))
         if user.team_id:
             teams.append(user.team_id)
         mine |= Q(assigned_to__team_id__in=teams) | Q(assigned_team_id__in=teams)
     return rows.filter(mine)
-
-
-def _safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
 
 
 def _stale_limits() -> dict[str, int]:
@@ -126,18 +96,14 @@ def _stale_limits() -> dict[str, int]:
 def _mark(rows, user: User, stale_limits: dict[str, int], now) -> None:
     """Per-row display flags, computed without queries."""
     for opp in rows:
-        opp.may_claim = _may_claim(user, opp)
+        opp.may_claim = policy.may_claim(user, opp)
         opp.claim_overdue = bool(opp.may_claim and opp.claim_due_at and opp.claim_due_at < now)
         limit = stale_limits.get(opp.stage)
         opp.is_stale = bool(
             opp.stage in OPEN_STAGES and limit and opp.stage_changed_at and (now - opp.stage_changed_at).days > limit
         )
         opp.next_stages = [s for s in OPEN_STAGES if s in STAGE_MOVES.get(opp.stage, ())]
-        opp.may_move = (
-            opp.kind == Kind.OPPORTUNITY
-            and opp.routing_status == RoutingStatus.CLAIMED
-            and (opp.claimed_by_id == user.pk or user.is_admin_role or user.role == Role.SUPERVISOR)
-        )
+        opp.may_move = policy.may_move_stage(user, opp)
 
 
 # --- my opportunities --------------------------------------------------------------------------------
@@ -147,11 +113,11 @@ def _mark(rows, user: User, stale_limits: dict[str, int], now) -> None:
 def opportunity_list(request):
     user = request.user
     base = _working_set(user).select_related(*LIST_RELATED)
-    filterset = OpportunityFilterSet(request.GET, queryset=base, request=request)
+    filterset = MyOpportunityFilterSet(request.GET, queryset=base, request=request)
     rows = filterset.qs
     now = timezone.now()
     limits = _stale_limits()
-    context = {"filterset": filterset, "view": "list", "may_capture": services.may_capture(user)}
+    context = {"filterset": filterset, "view": "list", "may_capture": policy.may_capture(user)}
     if request.GET.get("view") == "kanban":
         context["view"] = "kanban"
         context["columns"] = _kanban(rows, user, limits, now)
@@ -195,15 +161,10 @@ def _kanban(rows, user: User, limits, now) -> list[Column]:
 # --- capture -----------------------------------------------------------------------------------------
 
 
-def _candidate_rows(user, candidates) -> list[dict]:
-    linkable = visible_ids_among(user, [c.customer.pk for c in candidates])
-    return [{"candidate": c, "linkable": c.customer.pk in linkable} for c in candidates]
-
-
 @require_http_methods(["GET", "POST"])
 def capture(request):
     user = request.user
-    if not services.may_capture(user):
+    if not policy.may_capture(user):
         raise PermissionDenied
     initial = {}
     chosen = None
@@ -216,13 +177,7 @@ def capture(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         chosen = data.get("customer")
-        prospect = None
-        if chosen is None:
-            prospect = services.Prospect(
-                name=data["prospect_name"], phone=data.get("prospect_phone") or "",
-                region_id=data["prospect_region"].pk if data.get("prospect_region") else None,
-                industry_id=data["prospect_industry"].pk if data.get("prospect_industry") else None,
-            )  # fmt: skip
+        prospect = services.Prospect.from_input(data) if chosen is None else None
         try:
             opp = services.capture(
                 by=user, kind=data["kind"], title=data["title"], customer=chosen, prospect=prospect,
@@ -230,7 +185,7 @@ def capture(request):
                 contact_channel=data.get("contact_channel"), **form.service_fields(),
             )  # fmt: skip
         except DuplicateWarning as warning:
-            candidates = _candidate_rows(user, warning.candidates)
+            candidates = customer_selectors.duplicate_candidate_rows(user=user, candidates=warning.candidates)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -279,7 +234,7 @@ def _timeline(opp: Opportunity) -> list[Event]:
 def _detail_context(request, opp: Opportunity, bound: dict | None = None) -> dict:
     user = request.user
     bound = bound or {}
-    may_work = services.may_work(user, opp)
+    may_work = policy.may_work(user, opp)
     is_open = not opp.is_closed
     context = {
         "opp": opp,
@@ -290,9 +245,9 @@ def _detail_context(request, opp: Opportunity, bound: dict | None = None) -> dic
             opp.routing_status in AWAITING_CLAIM and opp.claim_due_at and opp.claim_due_at < timezone.now()
         ),
         "routing_pending": opp.routing_status == RoutingStatus.PENDING,
-        "may_claim": _may_claim(user, opp),
-        "may_return": _may_return(user, opp),
-        "may_dispatch": services.may_dispatch(user) and is_open,
+        "may_claim": policy.may_claim(user, opp),
+        "may_return": policy.may_return(user, opp),
+        "may_dispatch": policy.may_dispatch(user) and is_open,
         "may_stage": may_work and is_open and opp.kind == Kind.OPPORTUNITY,
         "may_reopen": may_work and opp.stage == Stage.SUSPENDED,
         "may_qualify": may_work and opp.kind == Kind.LEAD and not opp.stage,
@@ -356,7 +311,7 @@ def _act(request, pk: int, call, *, form=None, form_key: str = "", success: str 
         else:
             if success:
                 messages.success(request, success)
-            return redirect(_safe_next(request, default))
+            return redirect(safe_next(request, default))
     opp = _get_visible(user, pk)
     bound = {form_key: form} if form is not None else {}
     return render(request, "opportunities/detail.html", _detail_context(request, opp, bound), status=status)
@@ -429,7 +384,7 @@ def activity(request, pk: int):
 
 @require_POST
 def dispatch(request, pk: int):
-    if not services.may_dispatch(request.user):
+    if not policy.may_dispatch(request.user):
         _get_visible(request.user, pk)  # an id the user may not see stays a 404
         raise PermissionDenied
     form = DispatchForm(request.POST)
@@ -440,27 +395,6 @@ def dispatch(request, pk: int):
         ),
         form=form, form_key="dispatch", success=_("Dispatched."),
     )  # fmt: skip
-
-
-# --- notifications -----------------------------------------------------------------------------------
-
-
-@require_GET
-def notification_list(request):
-    rows = Notification.objects.filter(recipient=request.user).order_by(
-        Case(When(read_at__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()),
-        "-created_at", "-pk",
-    )  # fmt: skip
-    paginator, page, page_error = page_of(request, rows, PAGE_SIZE)
-    context = {"page": page, "paginator": paginator, "page_error": page_error}
-    return render(request, "opportunities/notifications.html", context)
-
-
-@require_POST
-def notifications_read(request):
-    count = inbox.mark_read(request.user)
-    messages.success(request, _("%(n)d notifications marked as read.") % {"n": count})
-    return redirect(_safe_next(request, reverse("opportunities:notifications")))
 
 
 # --- the customer 360 panel --------------------------------------------------------------------------
@@ -476,5 +410,5 @@ def customer_panel_context(request, customer: Customer) -> dict:
                 :PANEL_ROWS
             ]
         ),
-        "may_capture": services.may_capture(request.user) and customer.status != Customer.Status.MERGED,
+        "may_capture": policy.may_capture(request.user) and customer.status != Customer.Status.MERGED,
     }

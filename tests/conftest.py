@@ -6,7 +6,7 @@ from django.db import connection
 from django.utils import translation
 
 from channels.models import Role
-from tests.customers.factories import TeamFactory, UserFactory
+from tests.channels.factories import TeamFactory, UserFactory
 
 
 def pytest_collection_modifyitems(config, items):

@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from channels.models import User
 from customers import identifiers
-from customers.fields import VisibleContactField, VisibleCustomerField
+from customers.fields import DuplicateSerializer, VisibleContactField, VisibleCustomerField
 from customers.models import (
     Contact,
     Customer,
@@ -83,15 +83,6 @@ class CustomerServiceSerializer(CustomerSerializer):
             if f not in Customer.SENSITIVE_FIELDS and f not in CUSTOMER_FINANCE_OUTPUT_FIELDS
         ]  # fmt: skip
         read_only_fields = fields
-
-
-class DuplicateSerializer(serializers.Serializer):
-    """One likely duplicate (customers.duplicates.DuplicateCandidate) in a 409 answer."""
-
-    id = serializers.IntegerField(source="customer.pk")
-    name = serializers.CharField(source="customer.name")
-    score = serializers.IntegerField(help_text=_("How alike, 0-100."))
-    reasons = serializers.ListField(child=serializers.CharField())
 
 
 class DuplicateConflictSerializer(serializers.Serializer):

@@ -1,13 +1,8 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.routers import SimpleRouter
 
-from channels.api import NotificationViewSet
 from kam.api.views import ObtainTokenView
-
-router = SimpleRouter()
-router.register("notifications", NotificationViewSet, basename="api-notification")
 
 urlpatterns = [
     # Schema and docs need a login (session or token) like the rest of the API.
@@ -25,6 +20,6 @@ urlpatterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("", include("customers.api.urls")),
     path("", include("orders.api.urls")),
+    path("", include("channels.api.urls")),
     path("", include("opportunities.api.urls")),
-    *router.urls,
 ]

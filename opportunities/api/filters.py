@@ -5,11 +5,11 @@ import datetime
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from opportunities.models import Kind, Opportunity, RoutingStatus, Stage
+from opportunities.filters import OpportunityFilterSet
+from opportunities.models import Opportunity, RoutingStatus, Stage
 
 
 def _midnight(day: datetime.date) -> datetime.datetime:
@@ -29,8 +29,9 @@ class UserOrMeFilter(django_filters.CharFilter):
         return qs.filter(**{f"{self.field_name}_id": int(value)})
 
 
-class OpportunityFilterSet(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=Kind.choices)
+class OpportunityApiFilterSet(OpportunityFilterSet):
+    """The pages' filters (search, kind) and the API's own: several stages or states, ids, dates."""
+
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, label=_("Stage (repeat for several)"))
     routing_status = django_filters.MultipleChoiceFilter(
         choices=RoutingStatus.choices, label=_("Routing status (repeat for several)")
@@ -40,11 +41,11 @@ class OpportunityFilterSet(django_filters.FilterSet):
     captured_by = UserOrMeFilter(field_name="captured_by", label=_('Captured by: a user id or "me"'))
     created_from = django_filters.DateFilter(method="filter_created_from", label=_("Captured on or after (date)"))
     created_to = django_filters.DateFilter(method="filter_created_to", label=_("Captured on or before (date)"))
-    search = django_filters.CharFilter(method="filter_search", label=_("Number (exact) or words of the title"))
+    search = django_filters.CharFilter(method="filter_search", label=_("Number, words of the title or customer"))
 
     class Meta:
         model = Opportunity
-        fields = ["kind", "stage", "routing_status", "customer", "assigned_to", "captured_by"]
+        fields = ["q", "kind", "stage", "routing_status", "customer", "assigned_to", "captured_by"]
 
     # Day bounds as datetimes, so the created_at index serves the range (no per-row date cast).
     def filter_created_from(self, queryset, name, value):
@@ -52,9 +53,3 @@ class OpportunityFilterSet(django_filters.FilterSet):
 
     def filter_created_to(self, queryset, name, value):
         return queryset.filter(created_at__lt=_midnight(value + datetime.timedelta(days=1)))
-
-    def filter_search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(code__iexact=value) | Q(title__icontains=value))

@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from channels.models import ChannelType, Team, User
-from customers.fields import VisibleContactField, VisibleCustomerField
+from customers.fields import DuplicateSerializer, VisibleContactField, VisibleCustomerField
 from customers.models import Customer, Industry, Region
 from kam.api.fields import StrictBooleanField, StrictCharField
 from opportunities.models import (
@@ -105,16 +105,9 @@ class OpportunityConflictSerializer(serializers.Serializer):
     claimed_by = serializers.IntegerField(required=False, allow_null=True)
 
 
-class ProspectDuplicateSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="customer.pk")
-    name = serializers.CharField(source="customer.name")
-    score = serializers.IntegerField(help_text=_("How alike, 0-100."))
-    reasons = serializers.ListField(child=serializers.CharField())
-
-
 class ProspectConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
-    duplicates = ProspectDuplicateSerializer(many=True, help_text=_("The likely duplicates you may see."))
+    duplicates = DuplicateSerializer(many=True, help_text=_("The likely duplicates you may see."))
     hidden_duplicates = serializers.IntegerField(help_text=_("Likely duplicates in other people's portfolios."))
 
 

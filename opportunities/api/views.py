@@ -13,11 +13,12 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
 from channels.roles import Role
+from customers.fields import DuplicateSerializer
 from customers.models import Customer
 from customers.services import DuplicateWarning
 from kam.api.errors import FORBIDDEN, INVALID, NOT_FOUND, conflict_response
 from kam.api.viewsets import ScopedViewSet, validated
-from opportunities import routing, services
+from opportunities import policy, routing, services
 from opportunities.api import filters
 from opportunities.api import serializers as s
 from opportunities.models import Opportunity, RoutingRule, Transfer
@@ -46,7 +47,7 @@ def prospect_duplicates_response(exc: DuplicateWarning, user) -> Response:
     shown = [c for c in exc.candidates if c.customer.pk in visible]
     return conflict_response(
         str(exc),
-        duplicates=s.ProspectDuplicateSerializer(shown, many=True).data,
+        duplicates=DuplicateSerializer(shown, many=True).data,
         hidden_duplicates=len(exc.candidates) - len(shown),
     )
 
@@ -71,7 +72,7 @@ def prospect_duplicates_response(exc: DuplicateWarning, user) -> Response:
 class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     queryset = Opportunity.objects.none()  # types the schema; get_queryset scopes by user
     serializer_class = s.OpportunitySerializer
-    filterset_class = filters.OpportunityFilterSet
+    filterset_class = filters.OpportunityApiFilterSet
 
     def get_queryset(self):
         if self.action in ("list", "retrieve"):
@@ -105,15 +106,9 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
 
     def create(self, request):
         data = validated(s.OpportunityInputSerializer, request)
-        prospect = None
-        name = (data.pop("prospect_name", "") or "").strip()
-        phone, region, industry = (data.pop(f, None) for f in ("prospect_phone", "prospect_region",
-                                                               "prospect_industry"))  # fmt: skip
-        if name:
-            prospect = services.Prospect(
-                name=name, phone=phone or "", region_id=region.pk if region else None,
-                industry_id=industry.pk if industry else None,
-            )  # fmt: skip
+        prospect = services.Prospect.from_input(data)
+        for field in ("prospect_name", "prospect_phone", "prospect_region", "prospect_industry"):
+            data.pop(field, None)
         try:
             opp = services.capture(
                 by=request.user, prospect=prospect, confirm_not_duplicate=data.pop("confirm_not_duplicate", False),
@@ -160,7 +155,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
     @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
     def dispatch_to(self, request, pk=None):  # not `dispatch`: that name is the view's own entry point
         opp = self.get_object()
-        if not services.may_dispatch(request.user):
+        if not policy.may_dispatch(request.user):
             raise PermissionDenied(_("Only the operations center dispatches opportunities."))
         data = validated(s.DispatchInputSerializer, request)
         services.dispatch(

@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from channels.models import ChannelResponsibility
-from tests.customers.factories import TeamFactory, UserFactory
+from tests.channels.factories import TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -4,32 +4,9 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from channels.models import Role, Team, User
 from customers import models
 from customers.identifiers import make_credit_code
-
-
-class TeamFactory(DjangoModelFactory):
-    class Meta:
-        model = Team
-
-    name = factory.Sequence(lambda n: f"行业{n}组")
-
-
-class UserFactory(DjangoModelFactory):
-    class Meta:
-        model = User
-        skip_postgeneration_save = True
-
-    username = factory.Sequence(lambda n: f"user{n}")
-    display_name = factory.Faker("name", locale="zh_CN")
-    role = Role.ACCOUNT_MANAGER
-    password = factory.PostGenerationMethodCall("set_password", "pw-123456")
-
-    @factory.post_generation
-    def saved(obj, create, extracted, **kwargs):
-        if create:
-            obj.save()
+from tests.channels.factories import UserFactory
 
 
 class CustomerFactory(DjangoModelFactory):

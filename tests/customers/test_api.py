@@ -12,12 +12,12 @@ from rest_framework.test import APIClient
 from customers import services
 from customers.api.serializers import FEED_MAX_ROWS, CustomerInputSerializer
 from customers.models import AccountManagerAssignment, Contact, Customer, GroupMember, MergeRecord, SpendRecord, Visit
+from tests.channels.factories import UserFactory
 from tests.customers.factories import (
     ContactFactory,
     CustomerFactory,
     MemberFactory,
     SpendFactory,
-    UserFactory,
     VisitFactory,
     credit_code,
 )

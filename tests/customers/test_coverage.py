@@ -14,7 +14,8 @@ from django.urls import reverse
 from channels.models import Role
 from customers import coverage
 from customers.models import AccountManagerAssignment, Customer
-from tests.customers.factories import CustomerFactory, UserFactory, VisitFactory
+from tests.channels.factories import UserFactory
+from tests.customers.factories import CustomerFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 
 from customers import segments, tasks
 from customers.models import Customer, Segment, SegmentMember, SegmentSnapshot, TierEvaluation
-from tests.customers.factories import CustomerFactory, SpendFactory, UserFactory, VisitFactory
+from tests.channels.factories import UserFactory
+from tests.customers.factories import CustomerFactory, SpendFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -382,7 +382,7 @@ def test_agents_do_not_see_spend(agent, steward):
 
 def test_only_admins_and_the_integration_login_post_feeds(admin_user, am):
     from channels.models import Role
-    from tests.customers.factories import UserFactory
+    from tests.channels.factories import UserFactory
 
     feed = UserFactory(username="billing", role=Role.INTEGRATION)
     assert feed.may_post_feeds and admin_user.may_post_feeds and not am.may_post_feeds

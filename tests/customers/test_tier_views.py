@@ -14,7 +14,8 @@ from django.utils import timezone
 from channels.models import Role
 from customers import tier_views, tiering
 from customers.models import Customer, TierChange, TierEvaluation, TierOverride, TierPolicy
-from tests.customers.factories import CustomerFactory, SpendFactory, TeamFactory, UserFactory
+from tests.channels.factories import TeamFactory, UserFactory
+from tests.customers.factories import CustomerFactory, SpendFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -29,7 +29,8 @@ from customers.models import (
 )
 from customers.tasks import evaluate_tiers_task
 from kam.celery import app
-from tests.customers.factories import CustomerFactory, UserFactory
+from tests.channels.factories import UserFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

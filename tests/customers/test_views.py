@@ -80,7 +80,7 @@ def test_layout_shows_role_navigation_user_and_logout_form(client, am, steward):
 def test_home_counts_own_customers_by_tier_and_lists_visits_due(client, am, mine, foreign):
     CustomerFactory(account_manager=am, tier="C")
     response = as_user(client, am).get(reverse("home"))
-    tiers = {value: count for value, _label, count in response.context["tiers"]}
+    tiers = {row["tier"]: row["count"] for row in response.context["dashboard"].distribution}
     assert tiers["A1"] == 1 and tiers["C"] == 1 and tiers["B1"] == 0  # the outsider's B1 is not counted
     assert response.context["total"] == 2
     # A tiered customer never visited is due today.

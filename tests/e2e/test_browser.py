@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 
 from channels.models import Role
 from customers.models import Customer, Industry, Region, SpendRecord
-from tests.customers.factories import CustomerFactory, UserFactory
+from tests.channels.factories import UserFactory
+from tests.customers.factories import CustomerFactory
 
 # The browser sees the real default language (Chinese), like a user on a fresh install.
 pytestmark = [pytest.mark.browser, pytest.mark.chinese, pytest.mark.django_db(transaction=True)]

@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 from channels.models import Role
 from opportunities import services
 from opportunities.models import Opportunity, RoutingStatus, Stage
-from tests.customers.factories import CustomerFactory, UserFactory
+from tests.channels.factories import UserFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.chinese, pytest.mark.django_db(transaction=True)]
 

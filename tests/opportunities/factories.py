@@ -1,25 +1,10 @@
 import factory
 from factory.django import DjangoModelFactory
 
-from channels.models import ChannelType, Partner, Role
+from channels.models import Role
 from opportunities import models
-from tests.customers.factories import CustomerFactory, UserFactory
-
-
-class PartnerFactory(DjangoModelFactory):
-    class Meta:
-        model = Partner
-
-    name = factory.Sequence(lambda n: f"杭州合作{n}通信服务有限公司")
-    channel_type = factory.LazyFunction(lambda: ChannelType.objects.get(code="social_channel"))
-    is_core = True
-    region_code = "330100"
-    industries = factory.LazyFunction(list)
-
-
-class PhoneManagerFactory(UserFactory):
-    role = Role.PHONE_ACCOUNT_MANAGER
-    channel_type = factory.LazyFunction(lambda: ChannelType.objects.get(code="phone_account_manager"))
+from tests.channels.factories import UserFactory
+from tests.customers.factories import CustomerFactory
 
 
 class OpportunityFactory(DjangoModelFactory):

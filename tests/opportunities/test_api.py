@@ -13,8 +13,9 @@ from customers.models import Customer
 from opportunities import services
 from opportunities.models import Kind, Opportunity, RoutingRule, RoutingStatus, Stage, Transfer
 from orders.models import Product
-from tests.customers.factories import CustomerFactory, UserFactory
-from tests.opportunities.factories import OpportunityFactory, PartnerFactory
+from tests.channels.factories import PartnerFactory, UserFactory
+from tests.customers.factories import CustomerFactory
+from tests.opportunities.factories import OpportunityFactory
 
 pytestmark = pytest.mark.django_db
 

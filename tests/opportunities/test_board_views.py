@@ -14,8 +14,9 @@ from django.utils import timezone
 from channels.models import Role
 from opportunities import selectors
 from opportunities.models import Opportunity, RoutingRule, RoutingStatus, Stage, Transfer
-from tests.customers.factories import CustomerFactory, UserFactory
-from tests.opportunities.factories import OpportunityFactory, PhoneManagerFactory
+from tests.channels.factories import PhoneManagerFactory, UserFactory
+from tests.customers.factories import CustomerFactory
+from tests.opportunities.factories import OpportunityFactory
 from tests.orders.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.core import mail
 from channels import notifications
 from channels.models import Notification
 from kam import sms
-from tests.customers.factories import UserFactory
+from tests.channels.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

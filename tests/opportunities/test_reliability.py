@@ -16,8 +16,9 @@ from django.db import connection
 from channels.models import Role
 from opportunities import services
 from opportunities.models import Kind, Opportunity, RoutingStatus, Transfer
-from tests.customers.factories import CustomerFactory, UserFactory
-from tests.opportunities.factories import OpportunityFactory, PartnerFactory
+from tests.channels.factories import PartnerFactory, UserFactory
+from tests.customers.factories import CustomerFactory
+from tests.opportunities.factories import OpportunityFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

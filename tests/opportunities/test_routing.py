@@ -14,8 +14,9 @@ from channels.models import ChannelType, Notification, Role
 from opportunities import routing, services
 from opportunities.models import Kind, Opportunity, RoutingRule, RoutingStatus, Transfer
 from orders.models import Product
-from tests.customers.factories import CustomerFactory, TeamFactory, UserFactory
-from tests.opportunities.factories import OpportunityFactory, PartnerFactory, PhoneManagerFactory
+from tests.channels.factories import PartnerFactory, PhoneManagerFactory, TeamFactory, UserFactory
+from tests.customers.factories import CustomerFactory
+from tests.opportunities.factories import OpportunityFactory
 
 pytestmark = pytest.mark.django_db
 

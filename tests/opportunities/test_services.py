@@ -25,8 +25,8 @@ from opportunities.models import (
 )
 from opportunities.tasks import route_opportunity
 from orders.models import Product
-from tests.customers.factories import CustomerFactory, UserFactory
-from tests.opportunities.factories import PartnerFactory, PhoneManagerFactory
+from tests.channels.factories import PartnerFactory, PhoneManagerFactory, UserFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 

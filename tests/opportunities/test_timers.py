@@ -12,8 +12,8 @@ from django.core import mail
 from channels.models import Notification
 from opportunities import services, tasks
 from opportunities.models import CloseReason, Kind, Opportunity, RoutingStatus, Stage, Transfer
+from tests.channels.factories import PartnerFactory, PhoneManagerFactory
 from tests.customers.factories import CustomerFactory
-from tests.opportunities.factories import PartnerFactory, PhoneManagerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -162,7 +162,7 @@ def test_an_escalated_partner_placement_tells_partner_staff_and_second_cover(hot
 @pytest.fixture
 def hotline_capture(agent):
     from channels.models import Role
-    from tests.customers.factories import UserFactory
+    from tests.channels.factories import UserFactory
 
     phone = PhoneManagerFactory()
     partner = PartnerFactory()
@@ -244,7 +244,7 @@ def test_timers_cost_the_same_queries_for_few_or_many_overdue_rows(
     dispatcher, frozen, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
     from channels.models import Role
-    from tests.customers.factories import UserFactory
+    from tests.channels.factories import UserFactory
 
     hotline = UserFactory(role=Role.AGENT)
     partner = PartnerFactory()

@@ -20,7 +20,8 @@ from opportunities.models import (
     StageChange,
     Transfer,
 )
-from tests.customers.factories import CustomerFactory, UserFactory
+from tests.channels.factories import UserFactory
+from tests.customers.factories import CustomerFactory
 from tests.orders.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -385,15 +386,15 @@ def test_notifications_page_lists_unread_first_and_marks_all_read(client, am, mi
     old = Notification.objects.create(recipient=am, kind="x", title="旧通知", read_at=timezone.now())
     client = as_user(client, am)
 
-    page = text(client.get(reverse("opportunities:notifications")))
+    page = text(client.get(reverse("channels:notifications")))
     assert page.index("新线索") < page.index("旧通知")
     assert 'id="unread-badge"' in page
 
-    response = client.post(reverse("opportunities:notifications_read"))
+    response = client.post(reverse("channels:notifications_read"))
 
     assert response.status_code == 302
     assert not Notification.objects.filter(recipient=am, read_at__isnull=True).exists()
-    assert old.pk and 'id="unread-badge"' not in text(client.get(reverse("opportunities:notifications")))
+    assert old.pk and 'id="unread-badge"' not in text(client.get(reverse("channels:notifications")))
 
 
 def test_navigation_fits_the_role(client, am, analyst, agent):
@@ -422,7 +423,7 @@ def test_the_360_panel_lists_open_opportunities_and_links_capture(client, am, mi
 
 
 def test_partner_staff_sees_the_pages(client, agent):
-    from tests.opportunities.factories import PartnerFactory
+    from tests.channels.factories import PartnerFactory
 
     partner = PartnerFactory()
     staff = UserFactory(role=Role.PARTNER, partner=partner)

@@ -1,44 +1,17 @@
 """Notifications API: the caller's own in-app notifications, and marking them read. Nobody lists anyone
 else's: the queryset is the caller's inbox, so another person's notification id is a 404."""
 
-import django_filters
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from channels.api.filters import NotificationFilterSet
+from channels.api.serializers import MarkReadSerializer, NotificationSerializer
 from channels.models import Notification
 from channels.notifications import mark_read
 from kam.api.viewsets import ScopedViewSet
-
-
-class NotificationSerializer(serializers.ModelSerializer):
-    is_read = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Notification
-        fields = ["id", "kind", "title", "body", "link", "urgent", "created_at", "read_at", "is_read"]
-        read_only_fields = fields
-
-    def get_is_read(self, obj) -> bool:
-        return obj.read_at is not None
-
-
-class MarkReadSerializer(serializers.Serializer):
-    ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=500,
-        help_text=_("Only these notifications; leave out to mark all of yours read."),
-    )  # fmt: skip
-
-
-class NotificationFilterSet(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label=_("Unread only"))
-
-    class Meta:
-        model = Notification
-        fields = ["unread", "kind"]
 
 
 @extend_schema_view(
