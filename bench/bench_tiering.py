@@ -1,5 +1,5 @@
-"""Tier and value evaluation benchmark: customers.tiering.evaluate_tiers on PostgreSQL at 10,000 and 100,000
-customers (24 months of spend, 10 members each: 2.4 M spend rows and 1 M members at 100,000).
+"""Tier and value evaluation benchmark: customers.tiering.engine.evaluate_tiers on PostgreSQL at 10,000 and
+100,000 customers (24 months of spend, 10 members each: 2.4 M spend rows and 1 M members at 100,000).
 
 For each size: a fresh database (UTF-8, C.UTF-8 ctype, as bench_customers.py makes them), migrate,
 `seed_demo --customers N --contacts-per-customer 0 --members-per-customer 10 --months 24 --monthly-totals`,
@@ -38,12 +38,12 @@ MEASURE = """
 import json, time
 import django
 django.setup()
-from customers import tiering
+from customers.tiering import engine
 from customers.models import TierEvaluation
 for label in {kinds!r}:
     kind = label.split(" ")[0]
     started = time.perf_counter()
-    evaluation = tiering.evaluate_tiers(kind=kind)
+    evaluation = engine.evaluate_tiers(kind=kind)
     seconds = time.perf_counter() - started
     print(json.dumps({{"kind": label, "seconds": seconds, "statements": evaluation.statements,
                       "customers": evaluation.customers, "upgrades": evaluation.upgrades,

@@ -6,8 +6,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from customers import models, services, tasks, tiering
-from customers.policy import hidden_contact_fields, hidden_customer_fields
+from customers import models, services, tasks
+from customers.policy import hidden_contact_fields, hidden_customer_fields, may_change_tier_rules
+from customers.tiering import engine
+from customers.tiering import services as tier_services
 from kam.celery import enqueue_on_commit
 
 
@@ -257,7 +259,7 @@ class TierLevelAdmin(admin.ModelAdmin):
 
 
 class TierRulesAdminMixin:
-    """Rule edits go through tiering.tier_rules_update (it bumps the rule version and keeps history); the form
+    """Rule edits go through tier_services.tier_rules_update (it bumps the rule version and keeps history); the form
     shows the same rule checks as errors before anything is saved. Each admin using it defines
     `rules_as_edited(instance)`: (policy, bands best first) as they would be after the form's save."""
 
@@ -268,14 +270,14 @@ class TierRulesAdminMixin:
         class CheckedForm(form):
             def _post_clean(self):
                 super()._post_clean()
-                problems = tiering.rules_problems(*admin_.rules_as_edited(self.instance))
+                problems = tier_services.rules_problems(*admin_.rules_as_edited(self.instance))
                 for field, problem in problems.items():
                     self.add_error(field if field in self.fields else None, problem)
 
         return CheckedForm
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and tiering.may_change_tier_rules(request.user)
+        return super().has_change_permission(request, obj) and may_change_tier_rules(request.user)
 
     def has_add_permission(self, request):
         return False  # the rows come with the migrations: one policy, one band per tier
@@ -290,11 +292,11 @@ class TierPolicyAdmin(TierRulesAdminMixin, SimpleHistoryAdmin):
     readonly_fields = ("version", "updated_at")
 
     def rules_as_edited(self, instance):
-        return instance, tiering.load_rules().bands
+        return instance, engine.load_rules().bands
 
     def save_model(self, request, obj, form, change):
-        fields = {f: form.cleaned_data[f] for f in form.changed_data if f in tiering.POLICY_FIELDS}
-        tiering.tier_rules_update(by=request.user, reason=_("Changed in admin"), **fields)
+        fields = {f: form.cleaned_data[f] for f in form.changed_data if f in tier_services.POLICY_FIELDS}
+        tier_services.tier_rules_update(by=request.user, reason=_("Changed in admin"), **fields)
         obj.refresh_from_db()
 
 
@@ -304,15 +306,15 @@ class TierBandAdmin(TierRulesAdminMixin, SimpleHistoryAdmin):
     ordering = ("tier",)
 
     def rules_as_edited(self, instance):
-        rules = tiering.load_rules()
+        rules = engine.load_rules()
         return rules.policy, [instance if band.pk == instance.pk else band for band in rules.bands]
 
     def get_readonly_fields(self, request, obj=None):
         return ("tier",)
 
     def save_model(self, request, obj, form, change):
-        changes = {f: form.cleaned_data[f] for f in form.changed_data if f in tiering.BAND_FIELDS}
-        tiering.tier_rules_update(by=request.user, reason=_("Changed in admin"), bands={obj.tier: changes})
+        changes = {f: form.cleaned_data[f] for f in form.changed_data if f in tier_services.BAND_FIELDS}
+        tier_services.tier_rules_update(by=request.user, reason=_("Changed in admin"), bands={obj.tier: changes})
         obj.refresh_from_db()
 
 
@@ -359,7 +361,7 @@ class TierChangeAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(models.TierOverride)
 class TierOverrideAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Overrides are made and revoked on the customer's page (tiering.tier_override_create moves the tier)."""
+    """Overrides are made and revoked on the customer's page (tier_services.tier_override_create moves the tier)."""
 
     list_display = ("customer", "tier", "starts_on", "expires_on", "revoked_at", "requested_by", "approved_by")
     list_filter = ("tier",)

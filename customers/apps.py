@@ -7,15 +7,16 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Key accounts")
 
     def ready(self):
-        from customers import coverage, home_panels, policy, tier_views
+        from customers import policy
         from customers.panels import register_panel
+        from customers.views import home, tiers
         from kam.home import register_home_panel
         from kam.navigation import register_menu_item
 
         # The 360 page's "tier and value" panel, first among the panels.
         register_panel(
             "tier", title=_("Tier and value"), template="customers/tiers/_panel.html",
-            context=tier_views.tier_panel_context, order=10,
+            context=tiers.tier_panel_context, order=10,
         )  # fmt: skip
 
         register_menu_item("customers", label=_("Customers"), url_name="customers:list", order=30)
@@ -36,7 +37,7 @@ class CustomersConfig(AppConfig):
         )
         register_menu_item(
             "coverage", label=_("Coverage"), url_name="customers:coverage", order=90,
-            visible=coverage.may_see_coverage,
+            visible=policy.may_see_coverage,
         )  # fmt: skip
         register_menu_item(
             "tiers", label=_("Tiers"), url_name="customers:tier-evaluations", order=100,
@@ -44,12 +45,12 @@ class CustomersConfig(AppConfig):
         )  # fmt: skip
 
         register_home_panel(
-            "dashboard", template="customers/home/_dashboard.html", context=home_panels.dashboard_context,
+            "dashboard", template="customers/home/_dashboard.html", context=home.dashboard_context,
             order=10, visible=policy.may_see_dashboard, scripts=["vendor/chart.umd.min.js", "js/dashboard.js"],
             summary=True,
         )  # fmt: skip
         register_home_panel(
-            "visits-due", template="customers/home/_visits_due.html", context=home_panels.visits_due_context,
+            "visits-due", template="customers/home/_visits_due.html", context=home.visits_due_context,
             order=20, visible=policy.serves_portfolio,
         )  # fmt: skip
         register_home_panel(

@@ -46,6 +46,7 @@ from customers.naming import name_key
 from customers.reference import ZHEJIANG
 from customers.selectors import month_starts
 from customers.services import assign_customer_codes, refresh_member_counts
+from kam.demo import Summary, TimedSteps
 
 BATCH = 2000  # rows per INSERT / customers per generation chunk: bounded memory at 100k customers
 
@@ -530,25 +531,6 @@ class Plan:
     since: date | None = None
     phone: str = ""
     children: list[Plan] = field(default_factory=list)
-
-
-@dataclass
-class Summary:
-    counts: Counter = field(default_factory=Counter)  # keyed by translatable labels (lazy strings)
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-class TimedSteps:
-    """A demo generator's steps, each timed into `self.summary.timings` and reported through `self.progress`."""
-
-    summary: Summary
-    progress: Callable[[str], object]
-
-    def _timed(self, label: str, step: Callable[[], object]) -> None:
-        started = time.monotonic()
-        step()
-        self.summary.timings[label] = time.monotonic() - started
-        self.progress(f"{label}: {self.summary.timings[label]:.1f}s")
 
 
 class DemoGenerator(TimedSteps):

@@ -1,16 +1,11 @@
-"""Field-level policy: which customer and contact fields a role may read (ASVS 8.2.3).
-
-Row-level visibility is CustomerQuerySet.visible_to; this module decides the columns. Pages, API
-serializers, exports and admin all ask here."""
+"""Who may do what in the customers app: the permission predicates that pages, API, services, exports and
+admin all ask — which customer and contact fields a role may read (ASVS 8.2.3), who creates, assigns, merges
+and hands over customers, and who runs tiers, overrides, segments and the coverage page. Row-level visibility
+is CustomerQuerySet.visible_to; this module decides the rest."""
 
 from channels import roles
 from channels.models import Role, User
-from customers.models import Contact, Customer, may_edit_customers, visible_ids_among
-
-
-def may_view_evaluations(user: User) -> bool:
-    """Tier evaluations quote revenue and staffing."""
-    return user.is_admin_role or user.role in roles.MANAGEMENT
+from customers.models import Contact, Customer, Segment, TierEvaluation, may_edit_customers, visible_ids_among
 
 
 def hidden_customer_fields(user: User) -> frozenset[str]:
@@ -80,4 +75,56 @@ def answers_calls(user: User) -> bool:
 
 def may_hand_over(user: User) -> bool:
     """Supervisors hand over their teams' portfolios; admins anyone's."""
+    return user.is_admin_role or user.role == Role.SUPERVISOR
+
+
+# --- tiers ------------------------------------------------------------------------------------------------
+
+
+def may_view_evaluations(user: User) -> bool:
+    """Tier evaluations quote revenue and staffing."""
+    return user.is_admin_role or user.role in roles.MANAGEMENT
+
+
+def may_change_tier_rules(user: User) -> bool:
+    return user.is_admin_role
+
+
+def may_start_evaluation(user: User, kind: str) -> bool:
+    """Admins start anything; supervisors dry runs and evaluations, not publications (a publication moves
+    the published tier of every customer, beyond their teams)."""
+    if user.is_admin_role:
+        return True
+    return user.role == Role.SUPERVISOR and kind != TierEvaluation.Kind.PUBLICATION
+
+
+def may_approve_override(user: User) -> bool:
+    return user.is_admin_role or user.role == Role.SUPERVISOR
+
+
+# --- segments ---------------------------------------------------------------------------------------------
+
+
+def may_share_segments(user: User) -> bool:
+    """Shared segments are the company's common vocabulary: supervisors, analysts and admins publish them;
+    everyone may keep private ones."""
+    return user.is_admin_role or user.role in roles.MANAGEMENT
+
+
+def may_change_segment(user: User, segment: Segment) -> bool:
+    """Only the owner changes, freezes or deletes a segment (a shared one is read by everyone)."""
+    return segment.owner_id == user.pk
+
+
+# --- service coverage -------------------------------------------------------------------------------------
+
+
+def may_see_coverage(user: User) -> bool:
+    """Those who serve customers or oversee the service. Call-center agents and dispatchers route contacts,
+    they do not staff portfolios."""
+    return user.is_superuser or user.role in roles.COVERAGE
+
+
+def may_assign_from_coverage(user: User) -> bool:
+    """The coverage page's one-click assignment belongs to supervisors (their team) and admins (everyone)."""
     return user.is_admin_role or user.role == Role.SUPERVISOR

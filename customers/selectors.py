@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from django.core.cache import cache
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.utils import timezone
 
 from channels.models import User
 from customers import identifiers, naming
@@ -174,7 +175,7 @@ def customer_charts(customer: Customer) -> dict:
     """The 360 page's 12-month spend and members series. Billed facts change only when a feed
     arrives, so they are cached per customer (and per day, the axis ends this month); the feeds
     and merges drop the entry (customers.services.forget_customer_charts)."""
-    today = date.today()
+    today = timezone.localdate()
     cached = cache.get(chart_cache_key(customer.pk))
     if cached and cached["day"] == today:
         return cached
@@ -185,7 +186,7 @@ def customer_charts(customer: Customer) -> dict:
 
 def month_starts(months: int, *, until: date | None = None) -> list[date]:
     """The first days of the last `months` months, oldest first, ending with the current month."""
-    until = until or date.today()
+    until = until or timezone.localdate()
     year, month = until.year, until.month
     out = []
     for _i in range(months):
@@ -246,7 +247,7 @@ def next_visit_due(customer: Customer, *, last_visit: Visit | None) -> date | No
         cycle = TierLevel.objects.filter(code=customer.tier).values_list("visit_cycle_days", flat=True).first()
     cycle = cycle or 180
     if last_visit is None:
-        return date.today()
+        return timezone.localdate()
     return last_visit.visited_on + timedelta(days=cycle)
 
 
@@ -350,7 +351,7 @@ def visits_due(*, user: User, within_days: int = 14, limit: int = 20) -> list[tu
         .only("pk", "name", "short_name", "code", "tier")
     )  # fmt: skip
     cycles = dict(TierLevel.objects.values_list("code", "visit_cycle_days"))
-    horizon = date.today() + timedelta(days=within_days)
+    horizon = timezone.localdate() + timedelta(days=within_days)
     due = []
     for customer in customers:
         if customer.last_next_visit_on:
@@ -358,7 +359,7 @@ def visits_due(*, user: User, within_days: int = 14, limit: int = 20) -> list[tu
         elif customer.last_visited_on:
             when = customer.last_visited_on + timedelta(days=cycles.get(customer.tier) or 180)
         else:
-            when = date.today()
+            when = timezone.localdate()
         if when <= horizon:
             due.append((customer, when))
     due.sort(key=lambda item: (item[1], item[0].pk))

@@ -23,9 +23,9 @@ def snapshot_segments(month: str | None = None) -> dict[str, int]:
     movement report. Re-running replaces that month's rows."""
     import datetime
 
-    from customers import segments
+    from customers.segments.services import segment_snapshot_all
 
-    return segments.segment_snapshot_all(month=datetime.date.fromisoformat(month) if month else None)
+    return segment_snapshot_all(month=datetime.date.fromisoformat(month) if month else None)
 
 
 # Time limits under the broker's 1800 s visibility timeout, so a redelivery never overlaps a running evaluation.
@@ -34,12 +34,12 @@ def evaluate_tiers_task(kind: str | None = None, evaluation_id: int | None = Non
     """Evaluate tiers and value. The monthly beat run passes no kind: the tier policy's publication schedule
     decides whether it publishes. A run started from a page or the API passes its pending evaluation's id;
     a redelivered message for an evaluation that has finished does nothing (safe to run twice)."""
-    from customers import tiering
     from customers.models import TierEvaluation
+    from customers.tiering import engine
 
     if evaluation_id is not None:
         evaluation = TierEvaluation.objects.filter(pk=evaluation_id, finished_at__isnull=True).first()
         if evaluation is None:
             return None
-        return tiering.evaluate_tiers(kind=evaluation.kind, evaluation=evaluation).pk
-    return tiering.evaluate_tiers(kind=kind or tiering.scheduled_kind()).pk
+        return engine.evaluate_tiers(kind=evaluation.kind, evaluation=evaluation).pk
+    return engine.evaluate_tiers(kind=kind or engine.scheduled_kind()).pk

@@ -6,6 +6,7 @@ Production and CI set DATABASE_URL=postgres://... and REDIS_URL=redis://...
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
@@ -137,15 +138,22 @@ PASSWORD_HASHERS = env.list(
 )
 
 # --- Cache ----------------------------------------------------------------------------------------
+
+
+def redis_db_url(url: str, db: int) -> str:
+    """The same Redis server (scheme, credentials, host, port, query) with database `db`:
+    redis://h:6380/0 -> redis://h:6380/1, rediss://:pw@h/ -> rediss://:pw@h/1."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             # DB 1 for the cache; the broker keeps DB 0 to itself (no eviction of queued tasks).
-            "LOCATION": env.str("CACHE_URL", default=REDIS_URL.rstrip("/0") + "/1")
-            if not env.str("CACHE_URL", default="")
-            else env.str("CACHE_URL"),
+            "LOCATION": env.str("CACHE_URL", default="") or redis_db_url(REDIS_URL, 1),
         }
     }
 else:
@@ -341,9 +349,6 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Pending routing older than this (seconds) is re-enqueued by the sweep.
 KAM_ROUTING_SWEEP_AFTER = env.int("KAM_ROUTING_SWEEP_AFTER", default=90)
-# Test hook (off by default): hold each routing transaction open this many seconds, so the reliability
-# tests can kill a worker while routing is mid-flight (tests/opportunities/test_reliability.py).
-KAM_ROUTE_DELAY_SECONDS = env.float("KAM_ROUTE_DELAY_SECONDS", default=0.0)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

@@ -93,7 +93,7 @@ def _redispatch(request):
         return redirect(target)
     data = form.cleaned_data
     try:
-        opp = services.dispatch(
+        opp = services.opportunity_dispatch(
             pk=data["opportunity"], by=request.user, to_user=data["to_user"], to_channel=data["to_channel"] or None,
             reason=data["reason"],
         )  # fmt: skip

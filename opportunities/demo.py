@@ -13,7 +13,7 @@ the pipeline have something to show.
 Every row is consistent with what the services would have written: a `captured` and a `routed`/`queued`
 transfer, a `claimed` transfer (and claimed_by, claimed_on_time) when claimed, stage-change rows with the
 days spent in each stage, probabilities from StageSetting, codes OP######## from the same expression as
-`services.capture`, and time-stamps in order (captured < routed < claimed < stage changes < closed).
+`services.opportunity_capture`, and time-stamps in order (captured < routed < claimed < stage changes < closed).
 
 Rows are built in memory and written with bulk_create (a few thousand rows: well under a second);
 a small sample goes through the real services (capture → route → claim) as a cross-check. All
@@ -37,9 +37,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import ChannelType, Partner, Role, User
-from customers.demo import Summary, TimedSteps
 from customers.models import Contact, Customer
 from kam.db import numbered_code
+from kam.demo import Summary, TimedSteps
 from opportunities import services
 from opportunities.models import (
     CLOSED_STAGES,
@@ -453,6 +453,7 @@ class DemoOpportunities(TimedSteps):
         self.customers = [Cust(pk, t or "", s, m, r, reg or "", ind or "") for pk, t, s, m, r, reg, ind in rows]
         self.contacts: dict[int, tuple] = {}
         self.rr: Counter = Counter()  # round-robin counters
+        self.unshown: dict[str, list[str]] = {}  # per result: close reasons not given yet (_close)
 
     def _timer(self, tier: str) -> ClaimTimer:
         timer = self.timers.get(tier) or self.timers.get("")
@@ -584,6 +585,7 @@ class DemoOpportunities(TimedSteps):
                 specs.append(Spec(c, by, channel, _pick(rng, {Kind.LEAD: 6, Kind.OPPORTUNITY: 4}), fate))
 
         # Everything else: background work of the province.
+        first = len(specs)
         for _i in range(max(0, self.count - len(specs))):
             roll = rng.random()
             if roll < 0.55 and by_am:
@@ -596,6 +598,16 @@ class DemoOpportunities(TimedSteps):
             kind = Kind.LEAD if rng.random() < (0.3 if by.role == Role.ACCOUNT_MANAGER else 0.55) else Kind.OPPORTUNITY
             fate = _pick(rng, {"claimed": 86, "late": 7, "redispatched": 5, "waiting": 2})
             specs.append(Spec(c, by, channel, kind, fate, self._final(kind) if fate != "waiting" else ""))
+        # The weights above leave a bucket empty now and then on a small province (a re-dispatch on the
+        # board, a suspended one in the pipeline): then a background row that was simply claimed takes it.
+        plain = [s for s in specs[first:] if s.fate == "claimed"]
+        if plain and not any(s.fate == "redispatched" for s in specs):
+            spec = rng.choice(plain)
+            plain.remove(spec)
+            spec.fate = "redispatched"
+        if plain and not any(s.final in (S.SUSPENDED, "lead-" + S.SUSPENDED) for s in specs):
+            spec = rng.choice(plain)
+            spec.final = "lead-" + S.SUSPENDED if spec.kind == Kind.LEAD else S.SUSPENDED
         return specs
 
     def _covered(self, c: Cust, partner_id: int | None = None) -> bool:
@@ -747,12 +759,14 @@ class DemoOpportunities(TimedSteps):
     # --- time lines ---------------------------------------------------------------------------------------
 
     def _created_at(self, moment: datetime) -> datetime:
-        """Captures happen in office hours: move `moment` back to 08:30-18:30 local time (never forward)."""
+        """Captures happen in office hours: move `moment` back to 08:30-18:30 local time (never forward).
+        The minute is drawn whether it is needed or not: the draws that follow (stages, close reasons...)
+        must not depend on the time of day the demo is seeded at."""
+        minute = self.rng.randint(17 * 60, 18 * 60 + 20)
         local = timezone.localtime(moment)
         if 8 <= local.hour < 18:
             return moment
         day = local.date() if local.hour >= 18 else local.date() - timedelta(days=1)
-        minute = self.rng.randint(17 * 60, 18 * 60 + 20)
         snapped = timezone.make_aware(datetime.combine(day, datetime.min.time())) + timedelta(minutes=minute)
         return min(snapped, moment)
 
@@ -1081,10 +1095,20 @@ class DemoOpportunities(TimedSteps):
 
     def _close(self, opp: Opportunity, result: str, at: datetime) -> None:
         rng = self.rng
-        weights = {S.WON: WIN_REASONS, S.LOST: LOST_REASONS, S.SUSPENDED: SUSPEND_REASONS}[result]
+        table = {S.WON: WIN_REASONS, S.LOST: LOST_REASONS, S.SUSPENDED: SUSPEND_REASONS}[result]
+        weights = table
         if opp.kind == Kind.LEAD:
             weights = [(code, w) for code, w in weights if code not in ("technical", "competitor")] or weights
-        code = _pick(rng, weights)
+        # The first closes of each result go through its reasons once, the most frequent first, so that
+        # the pipeline's reason and competitor tables have every row however few rows close; then the
+        # weights decide.
+        unshown = self.unshown.setdefault(
+            result, [code for code, _w in sorted(table, key=lambda cw: -cw[1]) if code in self.reasons]
+        )
+        allowed = {code for code, _w in weights}
+        code = next((c for c in unshown if c in allowed), None) or _pick(rng, weights)
+        if code in unshown:
+            unshown.remove(code)
         reason = self.reasons.get(code)
         opp.closed_at, opp.close_reason = at, reason
         opp.close_note = rng.choice(CLOSE_NOTES.get(code, [""]))
@@ -1160,7 +1184,7 @@ class DemoOpportunities(TimedSteps):
             c = self.rng.choice(own)
             code, title, value, need = self._template(c)
             products = [self.products[code]] if code in self.products else []
-            opp = services.capture(
+            opp = services.opportunity_capture(
                 by=self.agent,
                 kind=Kind.OPPORTUNITY,
                 title=title,
@@ -1171,10 +1195,10 @@ class DemoOpportunities(TimedSteps):
                 expected_value=value,
                 expected_close=(self.now + timedelta(days=self.rng.randint(30, 90))).date(),
             )
-            services.route(opp.pk)
+            services.opportunity_route(opp.pk)
             opp.refresh_from_db()
             if opp.assigned_to_id == am.pk:
-                services.claim(pk=opp.pk, by=am)
+                services.opportunity_claim(pk=opp.pk, by=am)
             self.summary.counts[_("through the services")] += 1
 
     def _load_contacts(self, customer_ids: set[int]) -> None:

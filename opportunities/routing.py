@@ -1,7 +1,7 @@
 """The routing engine: which receiver an opportunity goes to (seed 004 六(二), DOMAIN.md §4.3).
 
 `decide()` only reads: it walks the ordered, active rules and returns the first placement a rule can
-make, with a trace of every rule it tried (the dry-run tester shows it). `services.route()` applies a
+make, with a trace of every rule it tried (the dry-run tester shows it). `services.opportunity_route()` applies a
 decision under a compare-and-set. Pools balance load: the receiver with the fewest open opportunities
 below the rule's cap, ties to the one who received least recently (round robin).
 """
@@ -204,7 +204,7 @@ def phone_pool():
 # --- decision ------------------------------------------------------------------------------------------
 
 
-def _place(rule: RoutingRule, opp: Opportunity) -> Placement | str:
+def place(rule: RoutingRule, opp: Opportunity) -> Placement | str:
     """The placement `rule`'s target gives, or why it cannot place the opportunity."""
     target = rule.target
     if target == RoutingRule.Target.ACCOUNT_MANAGER:
@@ -235,6 +235,11 @@ def _place(rule: RoutingRule, opp: Opportunity) -> Placement | str:
     return Placement(channel=channel("operations_center"))
 
 
+def placement_for_target(target: str, opp: Opportunity) -> Placement | str:
+    """What a rule with only this target would place: the operations center's dispatch to a channel."""
+    return place(RoutingRule(name="", target=target), opp)
+
+
 def decide(opp: Opportunity, rules=None, product_ids: set[int] | None = None) -> Placement:
     """Walk the active rules in order; the first that matches and can place the opportunity wins.
     Nothing placed: the operations-center queue. `product_ids` stands in for the products of an unsaved
@@ -257,7 +262,7 @@ def decide(opp: Opportunity, rules=None, product_ids: set[int] | None = None) ->
         if why:
             trace.append((str(rule), False, why))
             continue
-        placed = _place(rule, opp)
+        placed = place(rule, opp)
         if isinstance(placed, str):
             trace.append((str(rule), False, placed))
             continue

@@ -9,11 +9,9 @@ pending (see `sweep_routing`).
 
 import datetime
 import logging
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
@@ -175,7 +173,7 @@ class Prospect:
         )  # fmt: skip
 
 
-def capture(
+def opportunity_capture(
     *,
     by: User,
     kind: str,
@@ -298,7 +296,7 @@ def _announce(opp: Opportunity, *, title: str, body: str = "", extra=(), urgent:
     notify(people, kind="opportunity", title=title, body=body, link=detail_link(opp), urgent=urgent)
 
 
-def route(pk: int) -> Transfer | None:
+def opportunity_route(pk: int) -> Transfer | None:
     """Place a pending opportunity by the rules. Safe to run twice and concurrently: the row is locked
     (PostgreSQL) and the placement is a compare-and-set on `pending`; a second run finds nothing to do."""
     with transaction.atomic():
@@ -310,8 +308,6 @@ def route(pk: int) -> Transfer | None:
         )
         if opp is None:
             return None
-        if django_settings.KAM_ROUTE_DELAY_SECONDS:  # test hook: a slow router, for killing workers mid-flight
-            time.sleep(django_settings.KAM_ROUTE_DELAY_SECONDS)
         placement = routing.decide(opp)
         now = timezone.now()
         changes = _placement_fields(placement, opp, now)
@@ -335,7 +331,7 @@ def route(pk: int) -> Transfer | None:
     return entry
 
 
-def sweep_routing(*, older_than: datetime.timedelta, limit: int = 500) -> int:
+def routing_sweep(*, older_than: datetime.timedelta, limit: int = 500) -> int:
     """Re-enqueue opportunities still pending after `older_than` (their message was lost with a broker
     restart or a dead worker, or never sent). Bumps `routing_requested_at`, so each sweep re-sends a row
     once per period, never in a tight loop."""
@@ -358,7 +354,7 @@ def sweep_routing(*, older_than: datetime.timedelta, limit: int = 500) -> int:
 # --- claim, return, dispatch ---------------------------------------------------------------------------
 
 
-def claim(*, pk: int, by: User) -> Opportunity:
+def opportunity_claim(*, pk: int, by: User) -> Opportunity:
     """The receiver accepts responsibility (认领). Exactly one of several concurrent claims wins; the others
     get Conflict."""
     opp = _get(by, pk)
@@ -392,7 +388,7 @@ def claim(*, pk: int, by: User) -> Opportunity:
     return opp
 
 
-def return_to_operations(*, pk: int, by: User, reason: str) -> Opportunity:
+def opportunity_return(*, pk: int, by: User, reason: str) -> Opportunity:
     """A receiver that cannot serve it sends it back to the operations center with a reason (退回)."""
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Say why you return it.")]})
@@ -435,7 +431,7 @@ def return_to_operations(*, pk: int, by: User, reason: str) -> Opportunity:
     return opp
 
 
-def dispatch(
+def opportunity_dispatch(
     *, pk: int, by: User, to_user: User | None = None, to_channel: str | None = None, reason: str = ""
 ) -> Opportunity:
     """The operations center sends an opportunity to a person, or to a channel (whose pool or rule picks
@@ -479,9 +475,7 @@ def _dispatch_placement(opp: Opportunity, to_user: User | None, to_channel: str 
     }.get(to_channel)  # fmt: skip
     if rule is None:
         raise ValidationError({"to_channel": [_("Unknown channel for dispatch.")]})
-    from opportunities.models import RoutingRule
-
-    placed = routing._place(RoutingRule(name="", target=rule), opp)
+    placed = routing.placement_for_target(rule, opp)
     if isinstance(placed, str):
         raise ValidationError({"to_channel": [placed]})
     if rule == "core_partner":
@@ -490,7 +484,7 @@ def _dispatch_placement(opp: Opportunity, to_user: User | None, to_channel: str 
     return placed
 
 
-def enforce_claim_timers(*, now=None, limit: int = 1000) -> dict[str, int]:
+def claim_timers_enforce(*, now=None, limit: int = 1000) -> dict[str, int]:
     """Escalate what is unclaimed at its claim deadline (the receiver's supervisor and the operations center
     hear of it); return to the operations-center queue what is still unclaimed at its return deadline.
     Set-based: one UPDATE per step over the due rows, their log rows in one INSERT."""
@@ -577,7 +571,7 @@ def _stage_write(opp: Opportunity, *, by: User, to: str, now, extra: dict | None
         setattr(opp, name, value)
 
 
-def move_stage(*, pk: int, by: User, stage: str, note: str = "") -> Opportunity:
+def opportunity_move_stage(*, pk: int, by: User, stage: str, note: str = "") -> Opportunity:
     opp = _get(by, pk)
     _require_work(by, opp)
     if opp.kind == Kind.LEAD:
@@ -602,7 +596,7 @@ def move_stage(*, pk: int, by: User, stage: str, note: str = "") -> Opportunity:
     return opp
 
 
-def qualify(
+def opportunity_qualify(
     *, pk: int, by: User, products=(), expected_value=None, expected_close=None, need_type: str = ""
 ) -> Opportunity:
     """A lead whose need became clear turns into an opportunity at the first stage."""
@@ -630,7 +624,7 @@ def qualify(
     return opp
 
 
-def close(
+def opportunity_close(
     *, pk: int, by: User, result: str, reason: CloseReason | None = None, competitor: str = "", note: str = ""
 ) -> Opportunity:
     """Close as won (from bid on), lost or suspended (from any open stage, or a lead) with a reason from the
@@ -663,7 +657,7 @@ def close(
     return opp
 
 
-def add_activity(
+def activity_create(
     *, pk: int, by: User, kind: str, notes: str, at=None, next_action: str | None = None, next_action_due=None
 ) -> Activity:
     opp = _get(by, pk)
@@ -685,7 +679,7 @@ def add_activity(
     return activity
 
 
-def stale_alerts(*, now=None) -> int:
+def stale_alerts_send(*, now=None) -> int:
     """Alert owners once about opportunities that stayed in a stage beyond its limit and leads not qualified
     in time (DOMAIN.md §4.2). `stale_alerted_at` is cleared by the next stage move."""
     now = now or timezone.now()

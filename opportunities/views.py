@@ -179,7 +179,7 @@ def capture(request):
         chosen = data.get("customer")
         prospect = services.Prospect.from_input(data) if chosen is None else None
         try:
-            opp = services.capture(
+            opp = services.opportunity_capture(
                 by=user, kind=data["kind"], title=data["title"], customer=chosen, prospect=prospect,
                 confirm_not_duplicate=data["confirm_not_duplicate"], products=list(data.get("products") or []),
                 contact_channel=data.get("contact_channel"), **form.service_fields(),
@@ -319,7 +319,7 @@ def _act(request, pk: int, call, *, form=None, form_key: str = "", success: str 
 
 @require_POST
 def claim(request, pk: int):
-    return _act(request, pk, lambda opp, data: services.claim(pk=pk, by=request.user),
+    return _act(request, pk, lambda opp, data: services.opportunity_claim(pk=pk, by=request.user),
                 success=_("Claimed: it is yours to work on."))  # fmt: skip
 
 
@@ -327,7 +327,7 @@ def claim(request, pk: int):
 def return_view(request, pk: int):
     form = ReturnForm(request.POST)
     return _act(
-        request, pk, lambda opp, data: services.return_to_operations(pk=pk, by=request.user, reason=data["reason"]),
+        request, pk, lambda opp, data: services.opportunity_return(pk=pk, by=request.user, reason=data["reason"]),
         form=form, form_key="return", success=_("Returned to the operations center."),
     )  # fmt: skip
 
@@ -337,7 +337,7 @@ def stage(request, pk: int):
     opp = _get_visible(request.user, pk)
     form = StageForm(request.POST, opportunity=opp)
     return _act(
-        request, pk, lambda opp, data: services.move_stage(pk=pk, by=request.user, stage=data["stage"],
+        request, pk, lambda opp, data: services.opportunity_move_stage(pk=pk, by=request.user, stage=data["stage"],
                                                             note=data.get("note") or ""),
         form=form, form_key="stage", success=_("Stage changed."),
     )  # fmt: skip
@@ -347,7 +347,7 @@ def stage(request, pk: int):
 def qualify(request, pk: int):
     form = QualifyForm(request.POST)
     return _act(
-        request, pk, lambda opp, data: services.qualify(
+        request, pk, lambda opp, data: services.opportunity_qualify(
             pk=pk, by=request.user, products=list(data.get("products") or []), need_type=data.get("need_type") or "",
             expected_value=data.get("expected_value"), expected_close=data.get("expected_close"),
         ),
@@ -359,7 +359,7 @@ def qualify(request, pk: int):
 def close(request, pk: int):
     form = CloseForm(request.POST)
     return _act(
-        request, pk, lambda opp, data: services.close(
+        request, pk, lambda opp, data: services.opportunity_close(
             pk=pk, by=request.user, result=data["result"], reason=data.get("reason"),
             competitor=data.get("competitor") or "", note=data.get("note") or "",
         ),
@@ -374,7 +374,7 @@ def activity(request, pk: int):
     def call(opp, data):
         next_action = data.get("next_action")
         changed = next_action != (opp.next_action or "") or data.get("next_action_due") != opp.next_action_due
-        services.add_activity(
+        services.activity_create(
             pk=pk, by=request.user, kind=data["kind"], notes=data["notes"], at=data.get("at"),
             next_action=next_action if changed else None, next_action_due=data.get("next_action_due"),
         )  # fmt: skip
@@ -389,7 +389,7 @@ def dispatch(request, pk: int):
         raise PermissionDenied
     form = DispatchForm(request.POST)
     return _act(
-        request, pk, lambda opp, data: services.dispatch(
+        request, pk, lambda opp, data: services.opportunity_dispatch(
             pk=pk, by=request.user, to_user=data.get("to_user"), to_channel=data.get("to_channel") or None,
             reason=data.get("reason") or "",
         ),

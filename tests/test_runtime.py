@@ -151,3 +151,18 @@ def test_models_and_migrations_agree():
     from django.core.management import call_command
 
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.parametrize(
+    "broker, cache",
+    [
+        ("redis://127.0.0.1:6380/0", "redis://127.0.0.1:6380/1"),  # rstrip("/0") made this redis://…:638/1
+        ("redis://cache.internal:6379", "redis://cache.internal:6379/1"),
+        ("rediss://:secret@redis.internal:6390/0?ssl_cert_reqs=required",
+         "rediss://:secret@redis.internal:6390/1?ssl_cert_reqs=required"),
+    ],
+)  # fmt: skip
+def test_the_cache_uses_database_1_of_the_brokers_redis_server(broker, cache):
+    from kam.settings import redis_db_url
+
+    assert redis_db_url(broker, 1) == cache

@@ -1,7 +1,7 @@
 """Segments API: saved segments (own and shared), their members (keyset-paginated, scoped to what the caller
 may see), freezing and export. Someone else's private segment is a 404; a shared one can be read by everyone
-and changed only by its owner (403). Definitions are validated by customers.segments; their errors come back
-under `errors.definition.<criterion>`.
+and changed only by its owner (403). Definitions are validated by customers.segments.criteria; their errors come
+back under `errors.definition.<criterion>`.
 
 Analysts may create and share segments although their role is read-only on customer data: a segment is an
 analysis, not a change to any customer."""
@@ -18,11 +18,11 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from customers import segments
 from customers.api.serializers import StaffSerializer
 from customers.models import Customer, Segment
-from customers.policy import may_see_spend
-from customers.segment_views import XLSX_TYPE, export_response
+from customers.policy import may_change_segment, may_see_spend
+from customers.segments import selectors, services
+from customers.segments.exports import EXPORT_ROW_CAP, XLSX_TYPE, export_response
 from kam.api.errors import ErrorSerializer
 from kam.api.fields import StrictBooleanField, StrictCharField
 from kam.api.viewsets import ScopedViewSet
@@ -146,14 +146,14 @@ class SegmentViewSet(
 
     def _owned(self) -> Segment:
         segment = self.get_object()
-        if not segments.can_change(self.request.user, segment):
+        if not may_change_segment(self.request.user, segment):
             raise PermissionDenied(_("Only the owner may change this segment."))
         return segment
 
     def create(self, request):
         data = self._input(partial=False)
         try:
-            segment = segments.segment_create(owner=request.user, definition=data.pop("definition", {}), **data)
+            segment = services.segment_create(owner=request.user, definition=data.pop("definition", {}), **data)
         except DjangoValidationError as exc:
             raise _definition_errors(exc) from None
         return Response(SegmentSerializer(segment).data, status=status.HTTP_201_CREATED)
@@ -162,7 +162,7 @@ class SegmentViewSet(
         segment = self._owned()
         data = self._input(partial=partial)
         try:
-            segment = segments.segment_update(segment=segment, by=request.user, **data)
+            segment = services.segment_update(segment=segment, by=request.user, **data)
         except DjangoValidationError as exc:
             raise _definition_errors(exc) from None
         return Response(SegmentSerializer(segment).data)
@@ -171,7 +171,7 @@ class SegmentViewSet(
         return self.update(request, pk, partial=True)
 
     def destroy(self, request, pk=None):
-        segments.segment_delete(segment=self._owned(), by=request.user)
+        services.segment_delete(segment=self._owned(), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -184,7 +184,7 @@ class SegmentViewSet(
     def members(self, request, pk=None):
         segment = self.get_object()
         try:
-            members = segments.member_rows(segments.segment_members(segment, user=request.user))
+            members = selectors.member_rows(selectors.segment_members(segment, user=request.user))
         except DjangoValidationError as exc:
             raise _definition_errors(exc) from None
         page = self.paginate_queryset(members)
@@ -200,13 +200,13 @@ class SegmentViewSet(
     )
     @action(detail=True, methods=["post"])
     def freeze(self, request, pk=None):
-        segment = segments.segment_freeze(segment=self._owned(), by=request.user)
+        segment = services.segment_freeze(segment=self._owned(), by=request.user)
         return Response(SegmentSerializer(segment).data)
 
     @extend_schema(
         summary="Export the members",
         description="An XLSX workbook or a CSV file (UTF-8 with BOM) of the members you may see, at most "
-        f"{segments.EXPORT_ROW_CAP:,} rows. Cells that a spreadsheet would run as a formula are escaped.",
+        f"{EXPORT_ROW_CAP:,} rows. Cells that a spreadsheet would run as a formula are escaped.",
         parameters=[
             OpenApiParameter("format", str, enum=["xlsx", "csv"], default="xlsx", description="File type."),
         ],

@@ -1,8 +1,8 @@
 """Tier API: the tier rules (read by everyone, changed by admins), the tier moves of the customers you may
 see, and tier evaluations (dry run, evaluation, publication) started by admins and supervisors.
 
-Every read is scoped by customers.tiering's selectors (Customer.objects.visible_to); every write calls a
-customers.tiering service, which decides who may do it."""
+Every read is scoped by customers.tiering.selectors (Customer.objects.visible_to); every write calls a
+customers.tiering.services function, which asks customers.policy who may do it."""
 
 import datetime
 
@@ -15,9 +15,10 @@ from rest_framework import mixins, serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from customers import tiering
 from customers.api.serializers import MonthField, StaffSerializer
 from customers.models import Customer, Tier, TierBand, TierChange, TierEvaluation, TierPolicy
+from customers.policy import may_change_tier_rules
+from customers.tiering import engine, selectors, services
 from kam.api.errors import FORBIDDEN, INVALID, NOT_FOUND
 from kam.api.fields import StrictBooleanField, StrictCharField
 from kam.api.permissions import PERMISSIONS
@@ -174,7 +175,7 @@ RULES_HISTORY = 20  # rule versions shown with the rules
 
 
 def _rules_payload() -> dict:
-    rules = tiering.load_rules()
+    rules = engine.load_rules()
     tier_policy = rules.policy
     tier_policy.bands = rules.bands
     tier_policy.history = list(
@@ -217,12 +218,12 @@ class TierRulesView(GenericAPIView):
         return self._change(request, partial=True)
 
     def _change(self, request, *, partial: bool):
-        if not tiering.may_change_tier_rules(request.user):
+        if not may_change_tier_rules(request.user):
             raise PermissionDenied(_("Only an administrator may change the tier rules."))
         data = validated(TierRulesInputSerializer, request, partial=partial)
         bands = {band.pop("tier"): band for band in data.pop("bands", [])}
         reason = data.pop("reason", "")
-        tiering.tier_rules_update(by=request.user, reason=reason, bands=bands, **data)
+        services.tier_rules_update(by=request.user, reason=reason, bands=bands, **data)
         return Response(_rules_payload())
 
 
@@ -241,7 +242,7 @@ class TierChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     filterset_class = TierChangeFilterSet
 
     def get_queryset(self):
-        return tiering.tier_changes(user=self.request.user)
+        return selectors.tier_changes(user=self.request.user)
 
 
 @extend_schema_view(
@@ -276,6 +277,6 @@ class TierEvaluationViewSet(
 
     def create(self, request):
         data = validated(TierEvaluationInputSerializer, request)
-        evaluation = tiering.tier_evaluation_start(kind=data["kind"], period=data.get("period"), by=request.user)
+        evaluation = services.tier_evaluation_start(kind=data["kind"], period=data.get("period"), by=request.user)
         evaluation.refresh_from_db()  # finished already when the task ran eagerly
         return Response(TierEvaluationSerializer(evaluation).data, status=status.HTTP_202_ACCEPTED)

@@ -1,13 +1,13 @@
 """The key-account database: customers, hierarchy, relations, contacts, spend, members, visits,
 naming aliases and the account-manager assignment history."""
 
-from datetime import date
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -584,7 +584,7 @@ class Contact(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.active_to is None or self.active_to >= date.today()
+        return self.active_to is None or self.active_to >= timezone.localdate()
 
 
 class SpendCategory(models.TextChoices):

@@ -103,7 +103,7 @@ class SegmentQuerySet(ScopedQuerySet):
         """Own segments and shared ones. A shared segment built on finance criteria would reveal spend to
         people who may not see it, so they do not get those."""
         from customers.policy import may_see_spend
-        from customers.segments import sensitive_criteria
+        from customers.segments.criteria import sensitive_criteria
 
         queryset = self.filter(Q(owner=user) | Q(is_shared=True))
         if not may_see_spend(user):

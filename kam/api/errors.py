@@ -41,4 +41,3 @@ def exception_handler(exc, context):
 
 def conflict_response(detail: str, **extra) -> Response:
     return Response({"detail": detail, **extra}, status=status.HTTP_409_CONFLICT)
-

@@ -110,7 +110,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
         for field in ("prospect_name", "prospect_phone", "prospect_region", "prospect_industry"):
             data.pop(field, None)
         try:
-            opp = services.capture(
+            opp = services.opportunity_capture(
                 by=request.user, prospect=prospect, confirm_not_duplicate=data.pop("confirm_not_duplicate", False),
                 products=data.pop("products", []), **data,
             )  # fmt: skip
@@ -129,7 +129,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
     @action(detail=True, methods=["post"])
     def claim(self, request, pk=None):
         opp = self.get_object()
-        services.claim(pk=opp.pk, by=request.user)
+        services.opportunity_claim(pk=opp.pk, by=request.user)
         return self._answer(opp.pk)
 
     @extend_schema(
@@ -142,7 +142,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
     def return_(self, request, pk=None):
         opp = self.get_object()
         data = validated(s.ReturnInputSerializer, request)
-        services.return_to_operations(pk=opp.pk, by=request.user, reason=data["reason"])
+        services.opportunity_return(pk=opp.pk, by=request.user, reason=data["reason"])
         return self._answer(opp.pk)
 
     @extend_schema(
@@ -158,7 +158,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
         if not policy.may_dispatch(request.user):
             raise PermissionDenied(_("Only the operations center dispatches opportunities."))
         data = validated(s.DispatchInputSerializer, request)
-        services.dispatch(
+        services.opportunity_dispatch(
             pk=opp.pk, by=request.user, to_user=data.get("to_user"), to_channel=data.get("to_channel"),
             reason=data.get("reason", ""),
         )  # fmt: skip
@@ -174,7 +174,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
     def stage(self, request, pk=None):
         opp = self.get_object()
         data = validated(s.StageInputSerializer, request)
-        services.move_stage(pk=opp.pk, by=request.user, stage=data["stage"], note=data.get("note", ""))
+        services.opportunity_move_stage(pk=opp.pk, by=request.user, stage=data["stage"], note=data.get("note", ""))
         return self._answer(opp.pk)
 
     @extend_schema(
@@ -188,7 +188,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
     def close(self, request, pk=None):
         opp = self.get_object()
         data = validated(s.CloseInputSerializer, request)
-        services.close(
+        services.opportunity_close(
             pk=opp.pk, by=request.user, result=data["result"], reason=data.get("reason"),
             competitor=data.get("competitor", ""), note=data.get("note", ""),
         )  # fmt: skip
@@ -204,7 +204,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
     def qualify(self, request, pk=None):
         opp = self.get_object()
         data = validated(s.QualifyInputSerializer, request)
-        services.qualify(
+        services.opportunity_qualify(
             pk=opp.pk, by=request.user, products=data.get("products", []), expected_value=data.get("expected_value"),
             expected_close=data.get("expected_close"), need_type=data.get("need_type", ""),
         )  # fmt: skip
@@ -228,7 +228,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
         opp = self.get_object()
         if request.method == "POST":
             data = validated(s.ActivityInputSerializer, request)
-            activity = services.add_activity(pk=opp.pk, by=request.user, kind=data.get("kind") or "call",
+            activity = services.activity_create(pk=opp.pk, by=request.user, kind=data.get("kind") or "call",
                                              notes=data["notes"], at=data.get("at"),
                                              next_action=data.get("next_action"),
                                              next_action_due=data.get("next_action_due"))  # fmt: skip

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from channels.models import Role
-from customers import coverage
+from customers.coverage import selectors, services
 from customers.models import AccountManagerAssignment, Customer
 from tests.channels.factories import UserFactory
 from tests.customers.factories import CustomerFactory, VisitFactory
@@ -63,11 +63,11 @@ def test_uncovered_follows_the_matrix_for_each_tier_and_status(admin_user, am, p
         CustomerFactory(tier="C", service_tier="D"),  # served as D
     ]
     # When the admin asks for the uncovered customers
-    found = ids(coverage.uncovered_customers(user=admin_user))
+    found = ids(selectors.uncovered_customers(user=admin_user))
     # Then exactly the gaps are listed, highest tier first
     assert found == gaps
     assert not found & ids(covered)
-    tiers = [c.served_tier for c in coverage.uncovered_customers(user=admin_user)]
+    tiers = [c.served_tier for c in selectors.uncovered_customers(user=admin_user)]
     assert tiers == sorted(tiers)
 
 
@@ -76,13 +76,13 @@ def test_matrix_is_read_from_the_data(admin_user, phone_am):
     from channels.models import ChannelResponsibility, ChannelType
 
     b2 = CustomerFactory(tier="B2", account_manager=phone_am)
-    assert b2.pk in ids(coverage.uncovered_customers(user=admin_user))
+    assert b2.pk in ids(selectors.uncovered_customers(user=admin_user))
     ChannelResponsibility.objects.filter(channel_type__code="account_manager", customer_class="B").delete()
     ChannelResponsibility.objects.create(
         channel_type=ChannelType.objects.get(code="phone_account_manager"), customer_class="B"
     )
     # Then a B customer with a phone account manager is covered
-    assert b2.pk not in ids(coverage.uncovered_customers(user=admin_user))
+    assert b2.pk not in ids(selectors.uncovered_customers(user=admin_user))
 
 
 def test_supervisor_sees_the_gaps_of_their_teams_only(supervisor, am, phone_am, outsider, admin_user):
@@ -92,9 +92,9 @@ def test_supervisor_sees_the_gaps_of_their_teams_only(supervisor, am, phone_am, 
     outsider_phone = UserFactory(role=Role.PHONE_ACCOUNT_MANAGER, team=outsider.team)
     foreign = CustomerFactory(tier="A1", account_manager=outsider_phone)
     orphan = CustomerFactory(tier="A1")  # in nobody's portfolio
-    assert ids(coverage.uncovered_customers(user=supervisor)) == {subsidiary.pk, team_phone.pk}
-    assert ids(coverage.uncovered_customers(user=admin_user)) == {subsidiary.pk, team_phone.pk, foreign.pk, orphan.pk}
-    assert ids(coverage.uncovered_customers(user=outsider)) == set()
+    assert ids(selectors.uncovered_customers(user=supervisor)) == {subsidiary.pk, team_phone.pk}
+    assert ids(selectors.uncovered_customers(user=admin_user)) == {subsidiary.pk, team_phone.pk, foreign.pk, orphan.pk}
+    assert ids(selectors.uncovered_customers(user=outsider)) == set()
 
 
 def test_capacity_flags_only_managers_with_a_capacity_above_it(supervisor, am, teammate, outsider, admin_user):
@@ -114,11 +114,11 @@ def test_capacity_flags_only_managers_with_a_capacity_above_it(supervisor, am, t
     supervisor.save()
     CustomerFactory(account_manager=supervisor)
     # Then
-    flagged = list(coverage.over_capacity(user=supervisor))
+    flagged = list(selectors.over_capacity(user=supervisor))
     assert [(u.pk, u.load, u.over_by) for u in flagged] == [(am.pk, 3, 1)]
-    assert ids(coverage.over_capacity(user=admin_user)) == {am.pk, outsider.pk}
-    assert ids(coverage.over_capacity(user=teammate)) == set()
-    assert ids(coverage.over_capacity(user=am)) == {am.pk}
+    assert ids(selectors.over_capacity(user=admin_user)) == {am.pk, outsider.pk}
+    assert ids(selectors.over_capacity(user=teammate)) == set()
+    assert ids(selectors.over_capacity(user=am)) == {am.pk}
 
 
 @time_machine.travel(datetime.datetime(2026, 11, 20, 10, 0, tzinfo=datetime.UTC), tick=False)
@@ -137,7 +137,7 @@ def test_overdue_visits_follow_each_tiers_cycle(am, admin_user):
     VisitFactory(customer=inherited, visited_by=am, visited_on=TODAY - days(60))
     CustomerFactory(tier="", account_manager=am)  # not tiered: no cycle
     CustomerFactory(tier="A1", account_manager=am, status=Customer.Status.CHURNED)
-    rows = list(coverage.overdue_visits(user=am))
+    rows = list(selectors.overdue_visits(user=am))
     assert ids(rows) == {a1_late.pk, b1_never.pk, inherited.pk}
     assert rows[0].pk == b1_never.pk and rows[0].last_visited_on is None  # never visited first
     assert {r.pk: r.last_visited_on for r in rows}[a1_late.pk] == TODAY - days(31)
@@ -146,7 +146,7 @@ def test_overdue_visits_follow_each_tiers_cycle(am, admin_user):
 def test_overdue_visits_are_scoped_to_what_the_user_sees(am, teammate):
     mine = CustomerFactory(tier="B1", account_manager=am)
     CustomerFactory(tier="B1", account_manager=teammate)
-    assert ids(coverage.overdue_visits(user=am)) == {mine.pk}
+    assert ids(selectors.overdue_visits(user=am)) == {mine.pk}
 
 
 # --- the page --------------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ def test_supervisor_assigns_a_team_member_and_the_history_shows_it(client, super
         "Coverage gap",
     )
     assert gap.history.latest().history_change_reason == "Coverage gap"
-    assert gap.pk not in ids(coverage.uncovered_customers(user=supervisor))
+    assert gap.pk not in ids(selectors.uncovered_customers(user=supervisor))
     # and the 360 page's assignment history shows the new manager
     detail = client.get(gap.get_absolute_url())
     assert [a.account_manager_id for a in detail.context["assignments"]] == [teammate.pk]
@@ -294,6 +294,6 @@ def test_assignment_only_accepts_post_with_a_csrf_token(supervisor, teammate, ga
 
 def test_admin_may_assign_any_active_account_manager(admin_user, outsider):
     orphan = CustomerFactory(tier="B1")
-    coverage.coverage_assign(customer=orphan, account_manager=outsider, by=admin_user)
+    services.coverage_assign(customer=orphan, account_manager=outsider, by=admin_user)
     orphan.refresh_from_db()
     assert orphan.account_manager_id == outsider.pk

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
-from customers import imports
+from customers.imports import reader, services
 from customers.models import Customer
 from tests.customers.factories import CustomerFactory, credit_code
 
@@ -39,7 +39,7 @@ def test_preview_reports_errors_duplicates_and_repeats_without_writing(steward, 
         ]
     )
 
-    rows = imports.preview(rows=imports.read_rows(upload), by=steward)
+    rows = services.customer_import_preview(rows=reader.read_rows(upload), by=steward)
 
     assert [r.line for r in rows] == [2, 3, 4, 5, 6]
     assert rows[0].ok and not rows[0].needs_confirmation
@@ -53,13 +53,13 @@ def test_preview_reports_errors_duplicates_and_repeats_without_writing(steward, 
 def test_import_refuses_a_file_with_errors_and_writes_nothing(steward):
     upload = xlsx([HEADER, ["嘉兴好友有限公司", "", "330400", "C", "", ""], ["坏行", "", "000000", "", "", ""]])
     with pytest.raises(ValidationError):
-        imports.run(rows=imports.read_rows(upload), by=steward, confirmed_lines=set())
+        services.customer_import(rows=reader.read_rows(upload), by=steward, confirmed_lines=set())
     assert not Customer.objects.filter(name="嘉兴好友有限公司").exists()
 
 
 def test_import_creates_clean_rows_and_only_the_confirmed_duplicates(steward, am):
     CustomerFactory(name="中国工商银行股份有限公司北京市分行", region_id="110000")
-    rows = imports.read_rows(
+    rows = reader.read_rows(
         xlsx(
             [
                 HEADER,
@@ -71,7 +71,7 @@ def test_import_creates_clean_rows_and_only_the_confirmed_duplicates(steward, am
         )
     )
 
-    created = imports.run(rows=rows, by=steward, confirmed_lines={3})
+    created = services.customer_import(rows=rows, by=steward, confirmed_lines={3})
 
     names = set(Customer.objects.values_list("name", flat=True))
     assert created == 3
@@ -84,22 +84,22 @@ def test_import_creates_clean_rows_and_only_the_confirmed_duplicates(steward, am
 
 def test_csv_in_gb18030_is_read(steward):
     content = "名称,地区代码\n绍兴黄酒有限公司,330600\n".encode("gb18030")
-    rows = imports.read_rows(SimpleUploadedFile("c.csv", content))
+    rows = reader.read_rows(SimpleUploadedFile("c.csv", content))
     assert rows == [{"name": "绍兴黄酒有限公司", "region": "330600"}]
 
 
 def test_files_without_a_name_column_or_of_another_type_are_refused(steward):
     with pytest.raises(ValidationError):
-        imports.read_rows(SimpleUploadedFile("c.csv", "地址\n某地\n".encode()))
+        reader.read_rows(SimpleUploadedFile("c.csv", "地址\n某地\n".encode()))
     with pytest.raises(ValidationError):
-        imports.read_rows(SimpleUploadedFile("c.txt", b"x"))
+        reader.read_rows(SimpleUploadedFile("c.txt", b"x"))
     with pytest.raises(ValidationError):
-        imports.read_rows(SimpleUploadedFile("c.xlsx", b"not a zip"))
+        reader.read_rows(SimpleUploadedFile("c.xlsx", b"not a zip"))
 
 
 def test_only_data_stewards_import(am):
     with pytest.raises(PermissionDenied):
-        imports.preview(rows=[{"name": "x"}], by=am)
+        services.customer_import_preview(rows=[{"name": "x"}], by=am)
 
 
 def test_import_page_previews_then_imports_confirmed_rows(client, steward):

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from customers import segments
 from customers.models import Customer, Segment, SegmentMember
+from customers.segments import criteria, services
 from tests.customers.factories import CustomerFactory, VisitFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,12 +44,12 @@ def theirs(outsider):
 
 @pytest.fixture
 def shared(supervisor):
-    return segments.segment_create(owner=supervisor, name="A1 全部", definition={"tier": ["A1"]}, is_shared=True)
+    return services.segment_create(owner=supervisor, name="A1 全部", definition={"tier": ["A1"]}, is_shared=True)
 
 
 @pytest.fixture
 def private(supervisor):
-    return segments.segment_create(owner=supervisor, name="行业经理私有", definition={})
+    return services.segment_create(owner=supervisor, name="行业经理私有", definition={})
 
 
 def url(name, segment, *args):
@@ -60,7 +60,7 @@ def url(name, segment, *args):
 
 
 def test_the_list_shows_my_segments_and_shared_ones_but_not_others_private_ones(client, am, shared, private):
-    own = segments.segment_create(owner=am, name="我的重点客户", definition={})
+    own = services.segment_create(owner=am, name="我的重点客户", definition={})
 
     page = text(as_user(client, am).get(reverse("customers:segment-list")))
 
@@ -124,7 +124,7 @@ def test_bad_criteria_come_back_as_form_errors_and_save_nothing(client, am):
 
 
 def test_a_duplicate_name_is_a_form_error(client, am):
-    segments.segment_create(owner=am, name="重复", definition={})
+    services.segment_create(owner=am, name="重复", definition={})
 
     response = as_user(client, am).post(reverse("customers:segment-create"), {"name": "重复"})
 
@@ -197,7 +197,7 @@ def test_an_htmx_page_request_gets_only_the_member_table(client, supervisor, min
 
 
 def test_detail_query_count_does_not_grow_with_members(client, admin_user, django_assert_max_num_queries):
-    segment = segments.segment_create(
+    segment = services.segment_create(
         owner=admin_user, name="多条件", is_shared=True,
         definition={"tier": ["A1", "B1"], "region": "330000", "industry": ["I"], "visit_overdue": False,
                     "spend_trend": "growing", "account_manager": [], "members_min": 0},
@@ -206,17 +206,17 @@ def test_detail_query_count_does_not_grow_with_members(client, admin_user, djang
     def add(n):
         for customer in CustomerFactory.create_batch(n, tier="A1"):
             VisitFactory(customer=customer, visited_on=datetime.date.today())
-            customer.spend.create(month=segments.billing_month(), category="voice", amount=100)
+            customer.spend.create(month=criteria.billing_month(), category="voice", amount=100)
 
     client = as_user(client, admin_user)
     add(3)
-    segments.segment_snapshot(segment=segment, month=datetime.date(2026, 5, 1))
+    services.segment_snapshot(segment=segment, month=datetime.date(2026, 5, 1))
     with CaptureQueriesContext(connection) as few:
         response = client.get(url("detail", segment))
     assert response.context["paginator"].count == 3
     assert len(few) <= DETAIL_QUERY_BUDGET, [q["sql"][:120] for q in few.captured_queries]
     add(27)
-    segments.segment_snapshot(segment=segment, month=datetime.date(2026, 6, 1))
+    services.segment_snapshot(segment=segment, month=datetime.date(2026, 6, 1))
     with django_assert_max_num_queries(len(few)):
         response = client.get(url("detail", segment))
     assert response.context["chart"]["size"] == [3, 30]
@@ -226,7 +226,7 @@ def test_detail_query_count_does_not_grow_with_members(client, admin_user, djang
 def test_a_page_past_the_cap_explains_itself(client, admin_user, settings):
     settings.KAM_LIST_COUNT_CAP = 2
     CustomerFactory.create_batch(3)
-    segment = segments.segment_create(owner=admin_user, name="全部", definition={})
+    segment = services.segment_create(owner=admin_user, name="全部", definition={})
 
     response = as_user(client, admin_user).get(url("detail", segment), {"page": 5})
 
@@ -285,7 +285,7 @@ def test_anyone_who_sees_a_shared_segment_may_copy_it_into_their_own(client, am,
 
 
 def test_the_owner_deletes_a_live_segment(client, am):
-    segment = segments.segment_create(owner=am, name="临时", definition={})
+    segment = services.segment_create(owner=am, name="临时", definition={})
 
     response = as_user(client, am).post(url("delete", segment))
 
@@ -306,9 +306,9 @@ def test_writes_need_post(client, supervisor, shared):
 def moved(admin_user, mine, theirs, shared):
     may, june = datetime.date(2026, 5, 1), datetime.date(2026, 6, 1)
     Customer.objects.filter(pk=theirs.pk).update(tier="C")
-    segments.segment_snapshot(segment=shared, month=may)
+    services.segment_snapshot(segment=shared, month=may)
     Customer.objects.filter(pk=theirs.pk).update(tier="A1")
-    segments.segment_snapshot(segment=shared, month=june)
+    services.segment_snapshot(segment=shared, month=june)
     return shared
 
 

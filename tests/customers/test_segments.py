@@ -14,8 +14,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from openpyxl import load_workbook
 
-from customers import segments, tasks
+from customers import tasks
 from customers.models import Customer, Segment, SegmentMember, SegmentSnapshot, TierEvaluation
+from customers.segments import criteria, exports, selectors, services
 from tests.channels.factories import UserFactory
 from tests.customers.factories import CustomerFactory, SpendFactory, VisitFactory
 
@@ -65,7 +66,7 @@ def names(book, queryset) -> set[str]:
 
 
 def match(book, user, definition) -> set[str]:
-    return names(book, segments.preview_members(segments.clean_definition(definition), user=user))
+    return names(book, selectors.preview_members(criteria.clean_definition(definition), user=user))
 
 
 # --- each criterion against the hand-counted book --------------------------------------------------------
@@ -169,7 +170,7 @@ def test_before_any_evaluation_the_billing_month_is_the_latest_month_billed():
     SpendFactory(month=datetime.date(2026, 2, 1))
     SpendFactory(month=datetime.date(2025, 12, 1))
 
-    assert segments.billing_month() == datetime.date(2026, 2, 1)
+    assert criteria.billing_month() == datetime.date(2026, 2, 1)
 
 
 # --- visit overdue ------------------------------------------------------------------------------------------
@@ -198,30 +199,30 @@ def test_visit_overdue_uses_each_tiers_visit_cycle_and_counts_never_visited(admi
 
 @pytest.fixture
 def employees_criterion():
-    segments.register_criterion(
+    criteria.register_criterion(
         "employees_min", label="Employees at least", order=200,
         field_factory=lambda: forms.IntegerField(min_value=0),
         apply=lambda qs, value: qs.filter(employees__gte=value),
     )  # fmt: skip
     yield
-    segments.unregister_criterion("employees_min")
+    criteria.unregister_criterion("employees_min")
 
 
 def test_a_criterion_registered_by_another_app_validates_and_filters(employees_criterion, admin_user):
     small, big = customer(employees=50), customer(employees=5000)
 
-    definition = segments.clean_definition({"employees_min": "1000"})
+    definition = criteria.clean_definition({"employees_min": "1000"})
 
     assert definition == {"employees_min": 1000}
-    members = set(segments.preview_members(definition, user=admin_user).values_list("pk", flat=True))
+    members = set(selectors.preview_members(definition, user=admin_user).values_list("pk", flat=True))
     assert big.pk in members and small.pk not in members
     with pytest.raises(ValidationError) as error:
-        segments.clean_definition({"employees_min": -1})
+        criteria.clean_definition({"employees_min": -1})
     assert "employees_min" in error.value.message_dict
 
 
 def test_a_registered_criterion_appears_on_the_segment_form(employees_criterion, am):
-    from customers.segment_forms import SegmentForm
+    from customers.forms.segments import SegmentForm
 
     assert "employees_min" in SegmentForm(user=am).fields
 
@@ -229,16 +230,16 @@ def test_a_registered_criterion_appears_on_the_segment_form(employees_criterion,
 def test_registering_a_reserved_or_malformed_key_is_refused():
     for key in ("name", "is_shared", "Bad-Key", ""):
         with pytest.raises(ValueError):
-            segments.register_criterion(key, label="x", field_factory=forms.CharField, apply=lambda qs, v: qs)
+            criteria.register_criterion(key, label="x", field_factory=forms.CharField, apply=lambda qs, v: qs)
 
 
 def test_a_stored_definition_whose_criterion_was_removed_is_an_error_not_a_wider_segment(supervisor, book):
     segment = Segment.objects.create(owner=supervisor, name="旧条件", is_shared=True, definition={"products": [1]})
 
     with pytest.raises(ValidationError) as error:
-        segments.segment_members(segment, user=supervisor)
+        selectors.segment_members(segment, user=supervisor)
     assert "products" in error.value.message_dict
-    assert segments.segment_snapshot_all(month=MAY) == {"segments": 0, "rows": 0, "skipped": 1}
+    assert services.segment_snapshot_all(month=MAY) == {"segments": 0, "rows": 0, "skipped": 1}
 
 
 # --- strict validation ------------------------------------------------------------------------------------------
@@ -268,27 +269,27 @@ def test_a_stored_definition_whose_criterion_was_removed_is_an_error_not_a_wider
 )
 def test_a_bad_definition_is_refused_naming_the_criterion(am, definition, key):
     with pytest.raises(ValidationError) as error:
-        segments.clean_definition(definition)
+        criteria.clean_definition(definition)
 
     assert key in error.value.message_dict
 
 
 def test_choosing_managers_and_without_manager_together_is_refused(am):
     with pytest.raises(ValidationError) as error:
-        segments.clean_definition({"account_manager": [am.pk], "no_account_manager": True})
+        criteria.clean_definition({"account_manager": [am.pk], "no_account_manager": True})
 
     assert "no_account_manager" in error.value.message_dict
 
 
 def test_a_definition_must_be_an_object():
     with pytest.raises(ValidationError) as error:
-        segments.clean_definition(["tier", "A1"])
+        criteria.clean_definition(["tier", "A1"])
 
     assert "definition" in error.value.message_dict
 
 
 def test_clean_definition_drops_empty_criteria_and_stores_plain_json(am):
-    definition = segments.clean_definition(
+    definition = criteria.clean_definition(
         {"tier": ["A1", "A1", "B1"], "industry": [], "spend_min": "1500.50", "members_min": None, "region": "",
          "visit_overdue": "true", "account_manager": [str(am.pk)]}
     )  # fmt: skip
@@ -299,47 +300,47 @@ def test_clean_definition_drops_empty_criteria_and_stores_plain_json(am):
 def test_people_who_may_not_see_spend_may_not_filter_on_finance(agent):
     for key, value in (("spend_min", 1), ("spend_trend", "growing"), ("value_min", 1)):
         with pytest.raises(ValidationError) as error:
-            segments.clean_definition({key: value}, user=agent)
+            criteria.clean_definition({key: value}, user=agent)
         assert key in error.value.message_dict
-    assert segments.clean_definition({"tier": ["A1"]}, user=agent) == {"tier": ["A1"]}
+    assert criteria.clean_definition({"tier": ["A1"]}, user=agent) == {"tier": ["A1"]}
 
 
 # --- who sees which segments and which members ----------------------------------------------------------------
 
 
 def test_a_shared_segment_shows_each_reader_only_the_customers_they_may_see(book, supervisor, am, outsider):
-    segment = segments.segment_create(owner=supervisor, name="全部", definition={}, is_shared=True)
+    segment = services.segment_create(owner=supervisor, name="全部", definition={}, is_shared=True)
 
-    assert names(book, segments.segment_members(segment, user=am)) == {"a1_bank", "a2_gov", "b1_hospital", "prospect"}
-    assert names(book, segments.segment_members(segment, user=outsider)) == {"c_shop", "d_cafe"}
-    assert names(book, segments.segment_members(segment, user=supervisor)) == {
+    assert names(book, selectors.segment_members(segment, user=am)) == {"a1_bank", "a2_gov", "b1_hospital", "prospect"}
+    assert names(book, selectors.segment_members(segment, user=outsider)) == {"c_shop", "d_cafe"}
+    assert names(book, selectors.segment_members(segment, user=supervisor)) == {
         "a1_bank", "a2_gov", "b1_hospital", "prospect", "b1_school", "b2_factory"
     }  # fmt: skip
 
 
 def test_someone_elses_private_segment_is_not_found_and_has_no_members(book, supervisor, am):
-    private = segments.segment_create(owner=supervisor, name="我的", definition={})
+    private = services.segment_create(owner=supervisor, name="我的", definition={})
 
     with pytest.raises(Segment.DoesNotExist):
-        segments.segment_detail(user=am, pk=private.pk)
-    assert not segments.segment_members(private, user=am).exists()
-    assert segments.segment_detail(user=supervisor, pk=private.pk) == private
+        selectors.segment_detail(user=am, pk=private.pk)
+    assert not selectors.segment_members(private, user=am).exists()
+    assert selectors.segment_detail(user=supervisor, pk=private.pk) == private
 
 
 def test_segment_list_holds_own_and_shared_segments(supervisor, am, analyst):
-    own = segments.segment_create(owner=am, name="我的客户", definition={})
-    shared = segments.segment_create(owner=supervisor, name="共享", definition={}, is_shared=True)
-    segments.segment_create(owner=analyst, name="分析师私有", definition={})
+    own = services.segment_create(owner=am, name="我的客户", definition={})
+    shared = services.segment_create(owner=supervisor, name="共享", definition={}, is_shared=True)
+    services.segment_create(owner=analyst, name="分析师私有", definition={})
 
-    assert set(segments.segment_list(user=am)) == {own, shared}
+    assert set(selectors.segment_list(user=am)) == {own, shared}
 
 
 def test_a_shared_segment_on_finance_criteria_is_hidden_from_call_center_agents(supervisor, agent):
-    rich = segments.segment_create(owner=supervisor, name="高收入", definition={"spend_min": 1}, is_shared=True)
-    plain = segments.segment_create(owner=supervisor, name="A类", definition={"tier": ["A1"]}, is_shared=True)
+    rich = services.segment_create(owner=supervisor, name="高收入", definition={"spend_min": 1}, is_shared=True)
+    plain = services.segment_create(owner=supervisor, name="A类", definition={"tier": ["A1"]}, is_shared=True)
 
-    assert set(segments.segment_list(user=agent)) == {plain}
-    assert rich in set(segments.segment_list(user=supervisor))
+    assert set(selectors.segment_list(user=agent)) == {plain}
+    assert rich in set(selectors.segment_list(user=supervisor))
 
 
 # --- create, update, delete --------------------------------------------------------------------------------------
@@ -347,46 +348,46 @@ def test_a_shared_segment_on_finance_criteria_is_hidden_from_call_center_agents(
 
 def test_account_managers_keep_private_segments_and_supervisors_and_analysts_share(am, supervisor, analyst):
     with pytest.raises(ValidationError) as error:
-        segments.segment_create(owner=am, name="分享", definition={}, is_shared=True)
+        services.segment_create(owner=am, name="分享", definition={}, is_shared=True)
     assert "is_shared" in error.value.message_dict
 
-    assert segments.segment_create(owner=supervisor, name="分享", definition={}, is_shared=True).is_shared
-    assert segments.segment_create(owner=analyst, name="分享", definition={}, is_shared=True).is_shared
+    assert services.segment_create(owner=supervisor, name="分享", definition={}, is_shared=True).is_shared
+    assert services.segment_create(owner=analyst, name="分享", definition={}, is_shared=True).is_shared
 
 
 def test_segment_names_are_required_and_unique_per_owner(am, teammate):
-    segments.segment_create(owner=am, name="大客户", definition={})
+    services.segment_create(owner=am, name="大客户", definition={})
 
     for name in ("", "   "):
         with pytest.raises(ValidationError) as error:
-            segments.segment_create(owner=am, name=name, definition={})
+            services.segment_create(owner=am, name=name, definition={})
         assert "name" in error.value.message_dict
     with pytest.raises(ValidationError) as error:
-        segments.segment_create(owner=am, name=" 大客户 ", definition={})
+        services.segment_create(owner=am, name=" 大客户 ", definition={})
     assert "name" in error.value.message_dict
-    assert segments.segment_create(owner=teammate, name="大客户", definition={}).name == "大客户"
+    assert services.segment_create(owner=teammate, name="大客户", definition={}).name == "大客户"
 
 
 def test_only_the_owner_changes_or_deletes_a_segment(supervisor, am):
-    segment = segments.segment_create(owner=supervisor, name="共享", definition={}, is_shared=True)
+    segment = services.segment_create(owner=supervisor, name="共享", definition={}, is_shared=True)
 
     with pytest.raises(PermissionDenied):
-        segments.segment_update(segment=segment, by=am, name="改名")
+        services.segment_update(segment=segment, by=am, name="改名")
     with pytest.raises(PermissionDenied):
-        segments.segment_delete(segment=segment, by=am)
+        services.segment_delete(segment=segment, by=am)
 
-    segments.segment_update(segment=segment, by=supervisor, name="改名", definition={"tier": ["A1"]})
+    services.segment_update(segment=segment, by=supervisor, name="改名", definition={"tier": ["A1"]})
     segment.refresh_from_db()
     assert (segment.name, segment.definition) == ("改名", {"tier": ["A1"]})
-    segments.segment_delete(segment=segment, by=supervisor)
+    services.segment_delete(segment=segment, by=supervisor)
     assert not Segment.objects.filter(pk=segment.pk).exists()
 
 
 def test_an_invalid_update_changes_nothing(am):
-    segment = segments.segment_create(owner=am, name="A类", definition={"tier": ["A1"]})
+    segment = services.segment_create(owner=am, name="A类", definition={"tier": ["A1"]})
 
     with pytest.raises(ValidationError):
-        segments.segment_update(segment=segment, by=am, name="新名字", definition={"tier": ["Z"]})
+        services.segment_update(segment=segment, by=am, name="新名字", definition={"tier": ["Z"]})
 
     segment.refresh_from_db()
     assert (segment.name, segment.definition) == ("A类", {"tier": ["A1"]})
@@ -396,9 +397,9 @@ def test_an_invalid_update_changes_nothing(am):
 
 
 def test_freeze_copies_the_owners_current_members_and_the_list_no_longer_follows_the_criteria(book, am):
-    segment = segments.segment_create(owner=am, name="B1", definition={"tier": ["B1", "A2"]})
+    segment = services.segment_create(owner=am, name="B1", definition={"tier": ["B1", "A2"]})
 
-    frozen = segments.segment_freeze(segment=segment, by=am)
+    frozen = services.segment_freeze(segment=segment, by=am)
 
     assert frozen.frozen_at is not None
     # b1_school is a teammate's: the owner does not see it
@@ -408,31 +409,31 @@ def test_freeze_copies_the_owners_current_members_and_the_list_no_longer_follows
     }
     Customer.objects.filter(pk=book["a1_bank"].pk).update(tier="B1")
     Customer.objects.filter(pk=book["a2_gov"].pk).update(tier="C")
-    assert names(book, segments.segment_members(frozen, user=am)) == {"a2_gov", "b1_hospital"}
+    assert names(book, selectors.segment_members(frozen, user=am)) == {"a2_gov", "b1_hospital"}
 
 
 def test_a_frozen_segment_cannot_be_edited_deleted_or_frozen_again_only_copied(book, am):
-    segment = segments.segment_freeze(
-        segment=segments.segment_create(owner=am, name="冻结", definition={"tier": ["A1"]}), by=am
+    segment = services.segment_freeze(
+        segment=services.segment_create(owner=am, name="冻结", definition={"tier": ["A1"]}), by=am
     )
 
     with pytest.raises(ValidationError):
-        segments.segment_update(segment=segment, by=am, name="改名")
+        services.segment_update(segment=segment, by=am, name="改名")
     with pytest.raises(ValidationError):
-        segments.segment_delete(segment=segment, by=am)
+        services.segment_delete(segment=segment, by=am)
     with pytest.raises(ValidationError):
-        segments.segment_freeze(segment=segment, by=am)
-    copy = segments.segment_copy(segment=segment, by=am)
+        services.segment_freeze(segment=segment, by=am)
+    copy = services.segment_copy(segment=segment, by=am)
     assert copy.definition == {"tier": ["A1"]} and not copy.is_frozen and not copy.is_shared
     assert copy.name == "冻结 (copy)"
-    assert segments.segment_copy(segment=segment, by=am).name == "冻结 (copy) 2"
+    assert services.segment_copy(segment=segment, by=am).name == "冻结 (copy) 2"
 
 
 def test_a_frozen_shared_list_is_still_read_through_the_readers_visibility(book, supervisor, am):
-    segment = segments.segment_create(owner=supervisor, name="团队", definition={}, is_shared=True)
-    segments.segment_freeze(segment=segment, by=supervisor)
+    segment = services.segment_create(owner=supervisor, name="团队", definition={}, is_shared=True)
+    services.segment_freeze(segment=segment, by=supervisor)
 
-    assert names(book, segments.segment_members(segment, user=am)) == {"a1_bank", "a2_gov", "b1_hospital", "prospect"}
+    assert names(book, selectors.segment_members(segment, user=am)) == {"a1_bank", "a2_gov", "b1_hospital", "prospect"}
 
 
 # --- export -------------------------------------------------------------------------------------------------------
@@ -445,13 +446,13 @@ def tricky(am):
 
 
 def read_csv(segment, user) -> list[list[str]]:
-    text = "".join(segments.export_csv(segment, user=user))
+    text = "".join(exports.export_csv(segment, user=user))
     assert text.startswith("\ufeff")
     return list(csv.reader(io.StringIO(text[1:])))
 
 
 def test_csv_export_has_a_bom_the_visible_members_and_escaped_formulas(book, tricky, supervisor, am):
-    segment = segments.segment_create(owner=supervisor, name="A类", definition={"tier": ["A1", "C"]}, is_shared=True)
+    segment = services.segment_create(owner=supervisor, name="A类", definition={"tier": ["A1", "C"]}, is_shared=True)
 
     rows = read_csv(segment, am)
 
@@ -465,7 +466,7 @@ def test_csv_export_has_a_bom_the_visible_members_and_escaped_formulas(book, tri
 
 
 def test_an_account_managers_export_of_a_shared_segment_holds_only_their_customers(book, supervisor, outsider):
-    segment = segments.segment_create(owner=supervisor, name="全部", definition={}, is_shared=True)
+    segment = services.segment_create(owner=supervisor, name="全部", definition={}, is_shared=True)
 
     codes = {row[0] for row in read_csv(segment, outsider)[1:]}
 
@@ -473,9 +474,9 @@ def test_an_account_managers_export_of_a_shared_segment_holds_only_their_custome
 
 
 def test_xlsx_export_opens_with_openpyxl_and_keeps_formulas_as_text(book, tricky, am):
-    segment = segments.segment_create(owner=am, name="A1", definition={"tier": ["A1"]})
+    segment = services.segment_create(owner=am, name="A1", definition={"tier": ["A1"]})
 
-    workbook = load_workbook(io.BytesIO(segments.export_xlsx(segment, user=am)))
+    workbook = load_workbook(io.BytesIO(exports.export_xlsx(segment, user=am)))
 
     rows = list(workbook.active.iter_rows())
     assert rows[0][0].value == "Customer code"
@@ -486,7 +487,7 @@ def test_xlsx_export_opens_with_openpyxl_and_keeps_formulas_as_text(book, tricky
 
 
 def test_call_center_agents_export_without_finance_columns(book, supervisor, agent):
-    segment = segments.segment_create(owner=supervisor, name="A类", definition={"tier": ["A1"]}, is_shared=True)
+    segment = services.segment_create(owner=supervisor, name="A类", definition={"tier": ["A1"]}, is_shared=True)
 
     rows = read_csv(segment, agent)
 
@@ -495,17 +496,17 @@ def test_call_center_agents_export_without_finance_columns(book, supervisor, age
 
 
 def test_export_stops_at_the_row_cap(book, am, monkeypatch):
-    monkeypatch.setattr(segments, "EXPORT_ROW_CAP", 2)
-    segment = segments.segment_create(owner=am, name="全部", definition={})
+    monkeypatch.setattr(exports, "EXPORT_ROW_CAP", 2)
+    segment = services.segment_create(owner=am, name="全部", definition={})
 
     assert len(read_csv(segment, am)) == 1 + 2
 
 
 def test_export_filename_has_the_segment_name_and_the_date(am):
-    segment = segments.segment_create(owner=am, name="杭州 A/B 类", definition={})
+    segment = services.segment_create(owner=am, name="杭州 A/B 类", definition={})
 
     with time_machine.travel(datetime.datetime(2026, 6, 15, 4, tzinfo=datetime.UTC), tick=False):
-        assert segments.export_filename(segment, "csv") == "杭州_A_B_类-20260615.csv"
+        assert exports.export_filename(segment, "csv") == "杭州_A_B_类-20260615.csv"
 
 
 # --- monthly snapshots and movements --------------------------------------------------------------------------------
@@ -515,12 +516,12 @@ def test_export_filename_has_the_segment_name_and_the_date(am):
 def tracked(supervisor, am, outsider):
     """A shared B1 segment; a..f move in and out over May, June and July (a, b, e are am's; the others outsider's)."""
     people = {label: customer(tier="C", account_manager=am if label in "abe" else outsider) for label in "abcdef"}
-    segment = segments.segment_create(owner=supervisor, name="B1 跟踪", definition={"tier": ["B1"]}, is_shared=True)
+    segment = services.segment_create(owner=supervisor, name="B1 跟踪", definition={"tier": ["B1"]}, is_shared=True)
 
     def month_with(month, members):
         Customer.objects.update(tier="C")
         Customer.objects.filter(pk__in=[people[m].pk for m in members]).update(tier="B1")
-        segments.segment_snapshot(segment=segment, month=month)
+        services.segment_snapshot(segment=segment, month=month)
 
     month_with(MAY, "abc")
     month_with(JUNE, "bcd")
@@ -531,17 +532,17 @@ def tracked(supervisor, am, outsider):
 def test_snapshots_are_idempotent_and_a_rerun_replaces_the_month(tracked):
     segment, people = tracked
 
-    assert segments.segment_snapshot(segment=segment, month=JULY) == 4
+    assert services.segment_snapshot(segment=segment, month=JULY) == 4
     assert SegmentSnapshot.objects.filter(segment=segment, month=JULY).count() == 4
     Customer.objects.filter(pk=people["f"].pk).update(tier="C")
-    assert segments.segment_snapshot(segment=segment, month=JULY) == 3
+    assert services.segment_snapshot(segment=segment, month=JULY) == 3
     assert SegmentSnapshot.objects.filter(segment=segment).count() == 3 + 3 + 3
 
 
 def test_movements_count_members_entries_and_departures_per_month(tracked, admin_user):
     segment, _people = tracked
 
-    movements = segments.segment_movements(segment, user=admin_user, months=3)
+    movements = selectors.segment_movements(segment, user=admin_user, months=3)
 
     assert [(m.month, m.size, m.entered, m.left) for m in movements] == [
         (MAY, 3, None, None),  # no April record: no baseline
@@ -555,7 +556,7 @@ def test_the_lists_behind_the_numbers_name_the_customers(tracked, admin_user):
     pk = {c.pk: label for label, c in people.items()}
 
     def listed(month, kind):
-        customers = segments.movement_customers(segment, user=admin_user, month=month, kind=kind)
+        customers = selectors.movement_customers(segment, user=admin_user, month=month, kind=kind)
         return {pk[c] for c in customers.values_list("pk", flat=True)}
 
     assert listed(JULY, "entered") == {"e", "f"}
@@ -566,28 +567,28 @@ def test_the_lists_behind_the_numbers_name_the_customers(tracked, admin_user):
 def test_an_account_manager_counts_only_movements_of_customers_they_see(tracked, am):
     segment, _people = tracked
 
-    movements = segments.segment_movements(segment, user=am, months=3)
+    movements = selectors.segment_movements(segment, user=am, months=3)
 
     assert [(m.size, m.entered, m.left) for m in movements] == [(2, None, None), (1, 0, 1), (1, 1, 1)]
 
 
 def test_a_missing_month_leaves_the_next_month_without_a_baseline(supervisor, admin_user):
-    segment = segments.segment_create(owner=supervisor, name="稀疏", definition={}, is_shared=True)
+    segment = services.segment_create(owner=supervisor, name="稀疏", definition={}, is_shared=True)
     customer()
-    segments.segment_snapshot(segment=segment, month=MAY)
-    segments.segment_snapshot(segment=segment, month=JULY)
+    services.segment_snapshot(segment=segment, month=MAY)
+    services.segment_snapshot(segment=segment, month=JULY)
 
-    movements = segments.segment_movements(segment, user=admin_user, months=6)
+    movements = selectors.segment_movements(segment, user=admin_user, months=6)
 
     # the report starts at the first record (May); June has none, so June and July have no baseline
     assert [(m.month, m.size, m.entered) for m in movements] == [(MAY, 1, None), (JUNE, 0, None), (JULY, 1, None)]
 
 
 def test_snapshot_all_records_shared_live_segments_for_the_month_that_just_ended(book, supervisor, am):
-    shared = segments.segment_create(owner=supervisor, name="共享", definition={"tier": ["A1"]}, is_shared=True)
-    segments.segment_create(owner=am, name="私有", definition={})
-    frozen = segments.segment_create(owner=supervisor, name="冻结", definition={}, is_shared=True)
-    segments.segment_freeze(segment=frozen, by=supervisor)
+    shared = services.segment_create(owner=supervisor, name="共享", definition={"tier": ["A1"]}, is_shared=True)
+    services.segment_create(owner=am, name="私有", definition={})
+    frozen = services.segment_create(owner=supervisor, name="冻结", definition={}, is_shared=True)
+    services.segment_freeze(segment=frozen, by=supervisor)
 
     with time_machine.travel(datetime.datetime(2026, 7, 1, 1, tzinfo=datetime.UTC), tick=False):
         result = tasks.snapshot_segments()
@@ -609,14 +610,14 @@ def test_the_beat_schedule_snapshots_segments_on_the_first_of_every_month():
 
 
 def test_a_snapshot_copies_the_whole_membership_not_one_readers_view(book, supervisor):
-    segment = segments.segment_create(owner=supervisor, name="全部", definition={}, is_shared=True)
+    segment = services.segment_create(owner=supervisor, name="全部", definition={}, is_shared=True)
 
-    assert segments.segment_snapshot(segment=segment, month=MAY) == len(LIVE)
+    assert services.segment_snapshot(segment=segment, month=MAY) == len(LIVE)
 
 
 def test_freezing_as_someone_who_sees_nobody_freezes_an_empty_list(book):
     nobody = UserFactory(role="account_manager")
-    segment = segments.segment_create(owner=nobody, name="空", definition={})
+    segment = services.segment_create(owner=nobody, name="空", definition={})
 
-    assert segments.segment_freeze(segment=segment, by=nobody).is_frozen
+    assert services.segment_freeze(segment=segment, by=nobody).is_frozen
     assert not SegmentMember.objects.filter(segment=segment).exists()

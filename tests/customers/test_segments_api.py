@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from customers import segments
 from customers.models import Segment, SegmentMember
+from customers.segments import services
 from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,12 +42,12 @@ def theirs(outsider):
 
 @pytest.fixture
 def shared(supervisor):
-    return segments.segment_create(owner=supervisor, name="A1 全部", definition={"tier": ["A1"]}, is_shared=True)
+    return services.segment_create(owner=supervisor, name="A1 全部", definition={"tier": ["A1"]}, is_shared=True)
 
 
 @pytest.fixture
 def private(supervisor):
-    return segments.segment_create(owner=supervisor, name="私有", definition={})
+    return services.segment_create(owner=supervisor, name="私有", definition={})
 
 
 def path(segment, action=""):
@@ -58,7 +58,7 @@ def path(segment, action=""):
 
 
 def test_the_list_holds_my_segments_and_shared_ones(api, am, shared, private):
-    own = segments.segment_create(owner=am, name="我的", definition={})
+    own = services.segment_create(owner=am, name="我的", definition={})
 
     body = api(am).get("/api/v1/segments/").json()
 
@@ -161,7 +161,7 @@ def test_someone_elses_private_segment_is_a_404_on_every_endpoint(api, request, 
 
 def test_the_owner_deletes_a_live_segment_but_not_a_frozen_one(api, supervisor, shared, private):
     client = api(supervisor)
-    segments.segment_freeze(segment=shared, by=supervisor)
+    services.segment_freeze(segment=shared, by=supervisor)
 
     assert client.delete(path(private)).status_code == 204
     response = client.delete(path(shared))
@@ -193,7 +193,7 @@ def test_call_center_agents_get_members_without_value_or_revenue(api, agent, min
 
 
 def test_members_query_count_does_not_grow_with_rows(api, admin_user, django_assert_max_num_queries):
-    segment = segments.segment_create(
+    segment = services.segment_create(
         owner=admin_user, name="多条件",
         definition={"tier": ["A1"], "region": "330000", "visit_overdue": True, "members_min": 0},
     )  # fmt: skip

@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels.models import Role
-from customers import tier_views, tiering
 from customers.models import Customer, TierChange, TierEvaluation, TierOverride, TierPolicy
+from customers.tiering import engine, services
+from customers.views import tiers as tier_views
 from tests.channels.factories import TeamFactory, UserFactory
 from tests.customers.factories import CustomerFactory, SpendFactory
 
@@ -87,7 +88,7 @@ def test_analyst_reads_the_page_without_run_buttons(client, analyst):
 
 @pytest.mark.parametrize("persona", ["am", "agent", "steward", "dispatcher"])
 def test_evaluation_pages_are_not_found_for_other_roles(client, request, admin_user, persona):
-    run = tiering.evaluate_tiers(kind="dry_run", period=LAST_MONTH, by=admin_user)
+    run = engine.evaluate_tiers(kind="dry_run", period=LAST_MONTH, by=admin_user)
     client = as_user(client, request.getfixturevalue(persona))
     assert client.get(reverse("customers:tier-evaluations")).status_code == 404
     assert client.get(reverse("customers:tier-evaluation", args=[run.pk])).status_code == 404
@@ -120,7 +121,7 @@ def test_admin_dry_run_lists_the_moves_and_changes_nothing(client, admin_user, m
 
 
 def test_supervisor_sees_only_their_teams_moves_of_a_dry_run(client, admin_user, supervisor, mine, foreign):
-    run = tiering.evaluate_tiers(kind="dry_run", period=LAST_MONTH, by=admin_user)
+    run = engine.evaluate_tiers(kind="dry_run", period=LAST_MONTH, by=admin_user)
     assert {move["customer"] for move in run.moves} == {mine.pk, foreign.pk}
     response = as_user(client, supervisor).get(reverse("customers:tier-evaluation", args=[run.pk]))
     assert [move["customer"] for move in response.context["moves"].object_list] == [mine.pk]
@@ -306,7 +307,7 @@ def test_override_of_another_teams_customer_is_not_found(client, other_superviso
 
 
 def test_supervisor_revokes_an_override_and_others_get_not_found(client, supervisor, admin_user, am, mine, foreign):
-    override = tiering.tier_override_create(customer=mine, tier="A2", reason="test", requested_by=supervisor,
+    override = services.tier_override_create(customer=mine, tier="A2", reason="test", requested_by=supervisor,
                                             approved_by=admin_user)  # fmt: skip
     url = reverse("customers:tier-override-revoke", args=[mine.pk, override.pk])
     assert as_user(client, am).post(url).status_code == 404
@@ -327,7 +328,7 @@ def test_supervisor_revokes_an_override_and_others_get_not_found(client, supervi
 
 @pytest.fixture
 def published(admin_user, mine, foreign):
-    tiering.evaluate_tiers(kind="publication", period=LAST_MONTH, by=admin_user)
+    engine.evaluate_tiers(kind="publication", period=LAST_MONTH, by=admin_user)
     mine.refresh_from_db()
     return mine
 
@@ -353,8 +354,8 @@ def test_360_page_hides_lifetime_value_reasons_and_explanation_from_call_center_
 
 def test_360_page_shows_the_inherited_service_tier_and_the_open_override(client, supervisor, admin_user, am, published):
     child = CustomerFactory(name="杭州西湖数码滨江分公司", account_manager=am, tier="D", parent=published)
-    tiering.refresh_service_tiers(customer_ids=[child.pk])
-    tiering.tier_override_create(customer=child, tier="C", reason="集团统一服务", requested_by=supervisor,
+    engine.refresh_service_tiers(customer_ids=[child.pk])
+    services.tier_override_create(customer=child, tier="C", reason="集团统一服务", requested_by=supervisor,
                                  approved_by=admin_user, expires_on=datetime.date(2099, 1, 1))  # fmt: skip
     text = page_text(as_user(client, supervisor).get(child.get_absolute_url()))
     assert "served as A2" in text  # A1 parent, one rank lower
@@ -416,7 +417,7 @@ def test_tier_changes_are_read_only_in_admin(client, admin_user, mine):
 def test_supervisor_without_customers_sees_no_moves_of_a_dry_run(client, admin_user, mine):
     # Given a supervisor whose team serves nobody
     lonely = UserFactory(role=Role.SUPERVISOR, team=TeamFactory())
-    run = tiering.evaluate_tiers(kind="dry_run", period=LAST_MONTH, by=admin_user)
+    run = engine.evaluate_tiers(kind="dry_run", period=LAST_MONTH, by=admin_user)
     url = reverse("customers:tier-evaluation", args=[run.pk])
     # Then the admin sees the move and the supervisor none
     assert len(as_user(client, admin_user).get(url).context["moves"].object_list) == 1

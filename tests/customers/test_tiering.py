@@ -16,7 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from channels.models import Role
-from customers import tiering
+from customers import policy
 from customers.models import (
     Customer,
     GroupMember,
@@ -28,6 +28,7 @@ from customers.models import (
     TierPolicy,
 )
 from customers.tasks import evaluate_tiers_task
+from customers.tiering import engine, selectors, services
 from kam.celery import app
 from tests.channels.factories import UserFactory
 from tests.customers.factories import CustomerFactory
@@ -62,7 +63,7 @@ def add_members(customer, count: int, *, prefix: str = "139"):
 
 
 def publish(period=PERIOD):
-    return tiering.evaluate_tiers(period=period, kind=Kind.PUBLICATION)
+    return engine.evaluate_tiers(period=period, kind=Kind.PUBLICATION)
 
 
 def reload(customer) -> Customer:
@@ -137,14 +138,14 @@ def test_quarterly_policy_publishes_only_in_january_april_july_and_october(today
 def test_monthly_policy_publishes_every_month():
     TierPolicy.objects.update(publication=TierPolicy.Cadence.MONTHLY)
 
-    assert tiering.scheduled_kind(today=datetime.date(2026, 5, 3)) == Kind.PUBLICATION
+    assert engine.scheduled_kind(today=datetime.date(2026, 5, 3)) == Kind.PUBLICATION
 
 
 def test_an_evaluation_that_does_not_publish_moves_no_tier():
     customer = CustomerFactory(tier="C", tier_below_count=1)
     bill(customer, 120000)
 
-    tiering.evaluate_tiers(period=PERIOD, kind=Kind.EVALUATION)
+    engine.evaluate_tiers(period=PERIOD, kind=Kind.EVALUATION)
 
     customer = reload(customer)
     assert (customer.tier, customer.tier_computed, customer.tier_below_count) == ("C", "A1", 1)
@@ -243,7 +244,7 @@ def test_a_d_parent_passes_on_d_and_nothing_else():
     parent = CustomerFactory(tier="D")
     child = CustomerFactory(tier="", parent=parent, status=Customer.Status.PROSPECT)
 
-    tiering.refresh_service_tiers()
+    engine.refresh_service_tiers()
 
     assert reload(child).service_tier == "D"
 
@@ -255,7 +256,7 @@ def test_override_applies_at_once_wins_over_the_rules_and_hands_back_when_it_exp
     customer = CustomerFactory(tier="C", account_manager=am)
     bill(customer, 5000)
     with time_machine.travel(datetime.datetime(2026, 7, 3, 10), tick=False):
-        override = tiering.tier_override_create(
+        override = services.tier_override_create(
             customer=customer, tier="A1", reason="省重点项目", requested_by=am, approved_by=supervisor
         )
         assert override.expires_on == datetime.date(2027, 7, 3)
@@ -287,43 +288,43 @@ def test_override_needs_a_supervisor_or_admin_other_than_the_requester(am, teamm
     customer = CustomerFactory(tier="C", account_manager=am)
 
     with pytest.raises(ValidationError) as by_peer:
-        tiering.tier_override_create(customer=customer, tier="B1", reason="x", requested_by=am, approved_by=teammate)
+        services.tier_override_create(customer=customer, tier="B1", reason="x", requested_by=am, approved_by=teammate)
     with pytest.raises(ValidationError) as by_self:
-        tiering.tier_override_create(
+        services.tier_override_create(
             customer=customer, tier="B1", reason="x", requested_by=supervisor, approved_by=supervisor
         )
     with pytest.raises(ValidationError) as no_reason:
-        tiering.tier_override_create(customer=customer, tier="B1", reason=" ", requested_by=am, approved_by=supervisor)
+        services.tier_override_create(customer=customer, tier="B1", reason=" ", requested_by=am, approved_by=supervisor)
     with pytest.raises(PermissionDenied):
-        tiering.tier_override_create(
+        services.tier_override_create(
             customer=customer, tier="B1", reason="x", requested_by=teammate, approved_by=supervisor
         )
 
     assert "approved_by" in by_peer.value.message_dict and "approved_by" in by_self.value.message_dict
     assert "reason" in no_reason.value.message_dict
     assert not TierOverride.objects.exists() and reload(customer).tier == "C"
-    tiering.tier_override_create(customer=customer, tier="B1", reason="x", requested_by=admin_user,
+    services.tier_override_create(customer=customer, tier="B1", reason="x", requested_by=admin_user,
                                  approved_by=admin_user)  # fmt: skip
     assert reload(customer).tier == "B1"
 
 
 def test_a_new_override_replaces_the_open_one_and_revoking_hands_back_to_the_computed_tier(am, supervisor):
     customer = CustomerFactory(tier="C", account_manager=am, tier_computed="C")
-    first = tiering.tier_override_create(customer=customer, tier="B1", reason="a", requested_by=am,
+    first = services.tier_override_create(customer=customer, tier="B1", reason="a", requested_by=am,
                                          approved_by=supervisor)  # fmt: skip
-    second = tiering.tier_override_create(customer=customer, tier="A2", reason="b", requested_by=am,
+    second = services.tier_override_create(customer=customer, tier="A2", reason="b", requested_by=am,
                                           approved_by=supervisor)  # fmt: skip
     first.refresh_from_db()
     assert first.revoked_at is not None and reload(customer).tier == "A2"
 
-    tiering.tier_override_revoke(override=second, by=supervisor)
+    services.tier_override_revoke(override=second, by=supervisor)
 
     assert reload(customer).tier == "C"
     assert list(TierChange.objects.order_by("id").values_list("to_tier", "source")) == [
         ("B1", "override"), ("A2", "override"), ("C", "override_expired")
     ]  # fmt: skip
     with pytest.raises(ValidationError):
-        tiering.tier_override_revoke(override=second, by=supervisor)
+        services.tier_override_revoke(override=second, by=supervisor)
 
 
 # --- idempotence, statements, dry runs ----------------------------------------------------------------------
@@ -345,10 +346,10 @@ def test_running_the_same_period_twice_changes_nothing_the_second_time(kind):
     down = CustomerFactory(tier="B1")
     bill(up, 120000)
     bill(down, 5000)
-    tiering.evaluate_tiers(period=PERIOD, kind=kind)
+    engine.evaluate_tiers(period=PERIOD, kind=kind)
     before = _snapshot()
 
-    tiering.evaluate_tiers(period=PERIOD, kind=kind)
+    engine.evaluate_tiers(period=PERIOD, kind=kind)
 
     assert _snapshot() == before
     # publishing the same month again does not count it twice towards a downgrade
@@ -375,7 +376,7 @@ def _customers_with_facts(count: int):
 
 def _statements(kind) -> tuple[int, TierEvaluation]:
     with CaptureQueriesContext(connection) as queries:
-        evaluation = tiering.evaluate_tiers(period=PERIOD, kind=kind)
+        evaluation = engine.evaluate_tiers(period=PERIOD, kind=kind)
     return len(queries), evaluation
 
 
@@ -405,7 +406,7 @@ def test_a_dry_run_reports_the_moves_and_writes_nothing_else():
     TierPolicy.objects.update(downgrade_after=1)
     before = _snapshot()
 
-    evaluation = tiering.evaluate_tiers(period=PERIOD, kind=Kind.DRY_RUN)
+    evaluation = engine.evaluate_tiers(period=PERIOD, kind=Kind.DRY_RUN)
 
     assert _snapshot() == before
     assert TierEvaluation.objects.count() == 1
@@ -440,7 +441,7 @@ def value_fixture():
 def test_value_score_is_the_weighted_sum_of_the_factor_scores(value_fixture):
     x, y, z = value_fixture
 
-    tiering.evaluate_tiers(period=PERIOD, kind=Kind.EVALUATION)
+    engine.evaluate_tiers(period=PERIOD, kind=Kind.EVALUATION)
 
     x, y, z = (reload(c) for c in value_fixture)
     # X: top revenue and members (percentile 1.0), 2 of 8 categories, growth 12,000 / 8,000 = 1.5 (full),
@@ -459,7 +460,7 @@ def test_value_score_is_the_weighted_sum_of_the_factor_scores(value_fixture):
 
 
 def test_lifetime_value_discounts_the_margin_by_the_bands_retention(value_fixture):
-    tiering.evaluate_tiers(period=PERIOD, kind=Kind.EVALUATION)
+    engine.evaluate_tiers(period=PERIOD, kind=Kind.EVALUATION)
 
     x = reload(value_fixture[0])
     assert x.tier_computed == "B2"  # 12,000 a month; B2 retention 0.900
@@ -468,11 +469,11 @@ def test_lifetime_value_discounts_the_margin_by_the_bands_retention(value_fixtur
 
 
 def test_value_explanation_shows_each_factors_weight_score_and_points(value_fixture, django_assert_max_num_queries):
-    tiering.evaluate_tiers(period=PERIOD, kind=Kind.EVALUATION)
+    engine.evaluate_tiers(period=PERIOD, kind=Kind.EVALUATION)
     x = Customer.objects.select_related("industry").get(pk=value_fixture[0].pk)
 
     with django_assert_max_num_queries(5):
-        explanation = tiering.customer_value_explanation(x)
+        explanation = selectors.customer_value_explanation(x)
 
     by_code = {f.code: f for f in explanation.factors}
     assert explanation.value_score == 85 and explanation.period == PERIOD
@@ -498,7 +499,7 @@ def test_value_explanation_of_a_customer_never_evaluated_shows_the_weights_only(
     customer = CustomerFactory()
 
     with django_assert_num_queries(1):
-        explanation = tiering.customer_value_explanation(customer)
+        explanation = selectors.customer_value_explanation(customer)
 
     assert explanation.value_score is None and explanation.lifetime_value is None
     first_two = [(f.code, f.weight, f.score) for f in explanation.factors][:2]
@@ -510,9 +511,9 @@ def test_value_explanation_of_a_customer_never_evaluated_shows_the_weights_only(
 
 def test_admin_changes_the_rules_with_a_new_version_and_history(admin_user, supervisor):
     with pytest.raises(PermissionDenied):
-        tiering.tier_rules_update(by=supervisor, downgrade_after=3)
+        services.tier_rules_update(by=supervisor, downgrade_after=3)
 
-    tier_policy = tiering.tier_rules_update(
+    tier_policy = services.tier_rules_update(
         by=admin_user, reason="省公司新标准", downgrade_after=3, bands={"A1": {"min_revenue": Decimal(120000)}}
     )
 
@@ -527,7 +528,7 @@ def test_admin_changes_the_rules_with_a_new_version_and_history(admin_user, supe
 
 def test_rules_that_contradict_themselves_are_refused_and_nothing_changes(admin_user):
     with pytest.raises(ValidationError) as error:
-        tiering.tier_rules_update(by=admin_user, bands={"B1": {"min_revenue": Decimal(200000)},
+        services.tier_rules_update(by=admin_user, bands={"B1": {"min_revenue": Decimal(200000)},
                                                          "C": {"min_members": 50}})  # fmt: skip
 
     assert len(error.value.message_dict["bands"]) == 2
@@ -544,12 +545,12 @@ def test_tier_distribution_counts_and_sums_what_the_user_may_see(am, outsider, a
     bill(other, 150000)
     publish()
 
-    rows = {row["tier"]: row for row in tiering.tier_distribution(user=am)}
+    rows = {row["tier"]: row for row in selectors.tier_distribution(user=am)}
 
     assert rows["B1"]["count"] == 1 and rows["B1"]["revenue"] == Decimal("50000.00")
     assert rows["A1"]["count"] == 0
-    assert [row["tier"] for row in tiering.tier_distribution(user=am)] == ["A1", "A2", "B1", "B2", "C", "D", ""]
-    agent_rows = {row["tier"]: row for row in tiering.tier_distribution(user=agent)}
+    assert [row["tier"] for row in selectors.tier_distribution(user=am)] == ["A1", "A2", "B1", "B2", "C", "D", ""]
+    agent_rows = {row["tier"]: row for row in selectors.tier_distribution(user=agent)}
     assert agent_rows["A1"]["count"] == 1 and agent_rows["A1"]["revenue"] is None
 
 
@@ -561,8 +562,8 @@ def test_moves_by_month_counts_upgrades_and_downgrades_per_month(analyst, outsid
     bill(down, 5000)
     with time_machine.travel(datetime.datetime(2026, 7, 3, 2), tick=False):
         publish()
-        months = tiering.tier_moves_by_month(user=analyst, months=3)
-        outsiders = tiering.tier_moves_by_month(user=outsider, months=3)
+        months = selectors.tier_moves_by_month(user=analyst, months=3)
+        outsiders = selectors.tier_moves_by_month(user=outsider, months=3)
 
     assert [m["month"] for m in months] == [datetime.date(2026, 5, 1), datetime.date(2026, 6, 1),
                                             datetime.date(2026, 7, 1)]  # fmt: skip
@@ -593,7 +594,7 @@ def test_a_started_evaluation_runs_once_even_if_the_message_comes_twice(
     monkeypatch.setattr(evaluate_tiers_task, "apply_async", lambda args, kwargs, **options: sent.append((args, kwargs)))
 
     with django_capture_on_commit_callbacks(execute=True):
-        pending = tiering.tier_evaluation_start(kind=Kind.PUBLICATION, by=admin_user)
+        pending = services.tier_evaluation_start(kind=Kind.PUBLICATION, by=admin_user)
 
     assert pending.finished_at is None and pending.period == PERIOD and pending.started_by == admin_user
     assert sent == [((Kind.PUBLICATION,), {"evaluation_id": pending.pk})]
@@ -604,9 +605,9 @@ def test_a_started_evaluation_runs_once_even_if_the_message_comes_twice(
 
 def test_supervisors_may_not_start_a_publication(supervisor, am):
     with pytest.raises(PermissionDenied):
-        tiering.tier_evaluation_start(kind=Kind.PUBLICATION, by=supervisor)
+        services.tier_evaluation_start(kind=Kind.PUBLICATION, by=supervisor)
     with pytest.raises(PermissionDenied):
-        tiering.tier_evaluation_start(kind=Kind.DRY_RUN, by=am)
+        services.tier_evaluation_start(kind=Kind.DRY_RUN, by=am)
 
     assert not TierEvaluation.objects.exists()
 
@@ -637,4 +638,4 @@ def test_command_publish_moves_tiers_and_refuses_a_bad_month():
 
 
 def test_analysts_cannot_approve_overrides():
-    assert not tiering.may_approve_override(UserFactory(role=Role.ANALYST))
+    assert not policy.may_approve_override(UserFactory(role=Role.ANALYST))

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from customers import tiering
 from customers.models import TierChange, TierEvaluation, TierPolicy
+from customers.tiering import engine
 from kam.celery import app
 from tests.customers.factories import CustomerFactory
 from tests.customers.test_tiering import PERIOD, bill
@@ -35,7 +35,7 @@ def moved(am, outsider):
     theirs = CustomerFactory(tier="A1", account_manager=outsider)
     bill(mine, 120000)
     bill(theirs, 5000)
-    tiering.evaluate_tiers(period=PERIOD, kind=TierEvaluation.Kind.PUBLICATION)
+    engine.evaluate_tiers(period=PERIOD, kind=TierEvaluation.Kind.PUBLICATION)
     return TierChange.objects.get(customer=mine), TierChange.objects.get(customer=theirs)
 
 
@@ -199,7 +199,7 @@ def test_dry_run_shows_each_supervisor_only_the_moves_of_customers_they_may_see(
     theirs = CustomerFactory(tier="A1", account_manager=outsider)
     bill(mine, 120000)
     bill(theirs, 5000)
-    evaluation = tiering.evaluate_tiers(period=PERIOD, kind=TierEvaluation.Kind.DRY_RUN)
+    evaluation = engine.evaluate_tiers(period=PERIOD, kind=TierEvaluation.Kind.DRY_RUN)
 
     as_supervisor = client_for(supervisor).get(f"{EVALUATIONS}{evaluation.pk}/").json()
     as_analyst = client_for(analyst).get(f"{EVALUATIONS}{evaluation.pk}/").json()

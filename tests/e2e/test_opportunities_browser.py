@@ -67,7 +67,7 @@ def test_captured_lead_is_routed_claimed_qualified_and_moved_on_the_kanban(watch
     expect(page.locator("#routing-status .badge")).to_have_class(re.compile("routing-pending"))
 
     # The router runs (the Celery task's body); the detail page's poll notices within seconds.
-    services.route(opp.pk)
+    services.opportunity_route(opp.pk)
     expect(page.locator("#routing-status .badge")).to_have_class(re.compile("routing-dispatched"))
 
     # The account manager sees it on "my opportunities" and claims it.

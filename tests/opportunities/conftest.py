@@ -92,10 +92,10 @@ def database_url() -> str:
 class Worker:
     """`celery -A kam worker -c 2` on the private Redis and the test database."""
 
-    def __init__(self, log: Path, env: dict[str, str], concurrency: int = 2):
+    def __init__(self, log: Path, env: dict[str, str], concurrency: int = 2, app: str = "kam"):
         self.log = log
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "kam", "worker", "-c", str(concurrency), "--without-gossip",
+            [sys.executable, "-m", "celery", "-A", app, "worker", "-c", str(concurrency), "--without-gossip",
              "--without-mingle", "--without-heartbeat", "-n", f"{log.stem}@%h", "--loglevel", "INFO",
              "--logfile", str(log)],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
@@ -165,10 +165,11 @@ def broker(redis_server, settings):
 
 @pytest.fixture
 def start_worker(broker, tmp_path):
-    """start_worker(**env) → a running Worker; every worker is SIGKILLed by PID at the end."""
+    """start_worker(route_delay=seconds, **env) → a running Worker (with a slow router when route_delay is
+    given: tests/opportunities/slow_worker.py); every worker is SIGKILLed by PID at the end."""
     started: list[Worker] = []
 
-    def start(**extra: str) -> Worker:
+    def start(route_delay: float | None = None, **extra: str) -> Worker:
         env = {k: v for k, v in os.environ.items()}
         env.update(
             DATABASE_URL=database_url(),
@@ -177,7 +178,10 @@ def start_worker(broker, tmp_path):
             KAM_ROUTING_SWEEP_AFTER="3",
             **extra,
         )
-        worker = Worker(tmp_path / f"worker{len(started) + 1}.log", env)
+        app = "kam"
+        if route_delay is not None:
+            env["KAM_TEST_ROUTE_DELAY"], app = str(route_delay), "tests.opportunities.slow_worker"
+        worker = Worker(tmp_path / f"worker{len(started) + 1}.log", env, app=app)
         started.append(worker)
         worker.wait_ready()
         return worker

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def opp(agent, am):
     customer = CustomerFactory(account_manager=am, name="温州瓯海港务有限公司")
-    opp = services.capture(by=agent, kind=Kind.LEAD, title="园区宽带", customer=customer)
-    services.route(opp.pk)
+    opp = services.opportunity_capture(by=agent, kind=Kind.LEAD, title="园区宽带", customer=customer)
+    services.opportunity_route(opp.pk)
     return opp
 
 

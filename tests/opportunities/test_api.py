@@ -40,9 +40,11 @@ def customer(am):
 
 def captured(by, customer, *, kind=Kind.OPPORTUNITY, route=True, title="专线扩容", **fields) -> Opportunity:
     """An opportunity captured through the service and (by default) routed, as the Celery task would."""
-    opp = services.capture(by=by, kind=kind, title=title, customer=customer, description="100M 专线", **fields)
+    opp = services.opportunity_capture(
+        by=by, kind=kind, title=title, customer=customer, description="100M 专线", **fields
+    )
     if route:
-        services.route(opp.pk)
+        services.opportunity_route(opp.pk)
     return Opportunity.objects.get(pk=opp.pk)
 
 
@@ -53,7 +55,7 @@ def sent_to_am(agent, customer):
 
 @pytest.fixture
 def claimed(am, sent_to_am):
-    services.claim(pk=sent_to_am.pk, by=am)
+    services.opportunity_claim(pk=sent_to_am.pk, by=am)
     return sent_to_am
 
 
@@ -245,7 +247,7 @@ def test_close_as_lost_needs_a_reason_and_keeps_it(am, claimed):
 
 def test_a_lead_is_qualified_into_an_opportunity(am, agent, customer):
     lead = captured(agent, customer, kind=Kind.LEAD)
-    services.claim(pk=lead.pk, by=am)
+    services.opportunity_claim(pk=lead.pk, by=am)
 
     empty = client_for(am).post(f"{API}{lead.pk}/qualify/", {}, format="json")
     response = client_for(am).post(f"{API}{lead.pk}/qualify/", {"products": ["INET"], "expected_value": "3000"},
@@ -272,9 +274,9 @@ def test_owner_logs_activities_and_lists_them_newest_first(am, claimed):
 
 
 def test_transfers_list_every_step_in_order(am, teammate, dispatcher, sent_to_am):
-    services.return_to_operations(pk=sent_to_am.pk, by=am, reason="不在片区")
-    services.dispatch(pk=sent_to_am.pk, by=dispatcher, to_user=teammate, reason="同组接手")
-    services.claim(pk=sent_to_am.pk, by=teammate)
+    services.opportunity_return(pk=sent_to_am.pk, by=am, reason="不在片区")
+    services.opportunity_dispatch(pk=sent_to_am.pk, by=dispatcher, to_user=teammate, reason="同组接手")
+    services.opportunity_claim(pk=sent_to_am.pk, by=teammate)
 
     response = client_for(dispatcher).get(f"{API}{sent_to_am.pk}/transfers/")
 

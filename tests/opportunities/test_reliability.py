@@ -55,7 +55,7 @@ def placements(ids) -> dict[int, int]:
 
 
 def sweep(older_than: float = 3) -> int:
-    return services.sweep_routing(older_than=datetime.timedelta(seconds=older_than))
+    return services.routing_sweep(older_than=datetime.timedelta(seconds=older_than))
 
 
 @pytest.fixture
@@ -71,7 +71,8 @@ def capturer(reference_rows):
 
 def capture(by, customer, n: int, label: str) -> list[int]:
     return [
-        services.capture(by=by, kind=Kind.LEAD, title=f"{label} 专线需求 {i}", customer=customer).pk for i in range(n)
+        services.opportunity_capture(by=by, kind=Kind.LEAD, title=f"{label} 专线需求 {i}", customer=customer).pk
+        for i in range(n)
     ]
 
 
@@ -97,7 +98,7 @@ def test_twenty_concurrent_claims_of_a_partner_pool_opportunity_leave_exactly_on
         def claim(i: int, pk=opp.pk, barrier=barrier, outcomes=outcomes) -> None:
             try:
                 barrier.wait(timeout=30)
-                services.claim(pk=pk, by=staff[i])
+                services.opportunity_claim(pk=pk, by=staff[i])
                 outcomes[i] = "won"
             except services.Conflict:
                 outcomes[i] = "conflict"
@@ -126,7 +127,7 @@ def test_twenty_concurrent_claims_of_a_partner_pool_opportunity_leave_exactly_on
 
 @pytest.mark.chaos
 def test_routing_survives_a_killed_pool_child_and_a_killed_worker(customer_with_manager, capturer, start_worker):
-    worker = start_worker(KAM_ROUTE_DELAY_SECONDS="1.5")  # each routing holds its transaction 1.5 s
+    worker = start_worker(route_delay=1.5)  # each routing holds its transaction 1.5 s
 
     # A pool child dies mid-task: acks_late + reject_on_worker_lost redeliver it at once, no sweep needed.
     first = capture(capturer, customer_with_manager, 8, "A")
@@ -150,7 +151,7 @@ def test_routing_survives_a_killed_pool_child_and_a_killed_worker(customer_with_
     killed_at = time.monotonic()
     stranded = pending(second)
     assert stranded > 0
-    replacement = start_worker(KAM_ROUTE_DELAY_SECONDS="0.2")
+    replacement = start_worker(route_delay=0.2)
     assert wait_for(lambda: pending(second) == 0, timeout=60, every=1, on_tick=sweep), replacement.text()[-3000:]
     worker_recovery = time.monotonic() - killed_at
     assert Opportunity.objects.filter(pk__in=second, routing_attempts__gt=0).exists()  # the sweep re-sent some

@@ -30,7 +30,7 @@ def frozen():
 
 
 def route(opp: Opportunity) -> Opportunity:
-    services.route(opp.pk)
+    services.opportunity_route(opp.pk)
     opp.refresh_from_db()
     return opp
 
@@ -372,8 +372,8 @@ def test_operations_center_rule_queues_on_purpose(dispatcher, am):
 
 def test_route_twice_places_once_and_notifies_once(am):
     opp = OpportunityFactory(customer=CustomerFactory(account_manager=am))
-    first = services.route(opp.pk)
-    second = services.route(opp.pk)
+    first = services.opportunity_route(opp.pk)
+    second = services.opportunity_route(opp.pk)
 
     assert first is not None and first.action == Transfer.Action.ROUTED
     assert second is None
@@ -385,7 +385,7 @@ def test_route_twice_places_once_and_notifies_once(am):
 def test_route_does_nothing_to_a_row_that_is_not_pending(am, status):
     opp = OpportunityFactory(customer=CustomerFactory(account_manager=am), routing_status=status,
                              assigned_to=am, claimed_by=am)  # fmt: skip
-    assert services.route(opp.pk) is None
+    assert services.opportunity_route(opp.pk) is None
     opp.refresh_from_db()
     assert opp.routing_status == status
     assert not Transfer.objects.exists()
@@ -393,7 +393,7 @@ def test_route_does_nothing_to_a_row_that_is_not_pending(am, status):
 
 
 def test_route_of_an_unknown_id_does_nothing():
-    assert services.route(987654) is None
+    assert services.opportunity_route(987654) is None
 
 
 @pytest.mark.parametrize(("first", "second"), [("routed", "routed"), ("routed", "queued"), ("queued", "queued")])

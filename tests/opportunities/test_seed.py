@@ -104,7 +104,7 @@ def test_every_row_is_consistent_with_the_flow(seeded):
         log, history = transfers[opp.pk], changes[opp.pk]
         assert opp.code == f"OP{opp.pk:08d}"
         assert log[0].action == A.CAPTURED and log[0].by_id == opp.captured_by_id
-        assert abs(log[0].at - opp.created_at) < timedelta(seconds=2)  # services.capture: a moment apart
+        assert abs(log[0].at - opp.created_at) < timedelta(seconds=2)  # services.opportunity_capture: a moment apart
         placed = [t for t in log if t.action in (A.ROUTED, A.QUEUED)]
         assert len(placed) == 1 and opp.created_at < placed[0].at == opp.routed_at, opp
         assert all(t.at <= now for t in log) and [t.at for t in log] == sorted(t.at for t in log)

@@ -45,15 +45,15 @@ def routed(customer, *, by, kind=Kind.LEAD, title="专线扩容需求", **fields
     """Captured through the service and placed by the router (the default rules)."""
     if kind == Kind.OPPORTUNITY and "description" not in fields:
         fields["description"] = "需要 100M 专线"
-    opp = services.capture(by=by, kind=kind, title=title, customer=customer, **fields)
-    services.route(opp.pk)
+    opp = services.opportunity_capture(by=by, kind=kind, title=title, customer=customer, **fields)
+    services.opportunity_route(opp.pk)
     opp.refresh_from_db()
     return opp
 
 
 def claimed(customer, *, by, owner, kind=Kind.OPPORTUNITY, **fields) -> Opportunity:
     opp = routed(customer, by=by, kind=kind, **fields)
-    return services.claim(pk=opp.pk, by=owner)
+    return services.opportunity_claim(pk=opp.pk, by=owner)
 
 
 # --- my opportunities --------------------------------------------------------------------------------
@@ -99,8 +99,8 @@ def test_supervisor_sees_the_teams_opportunities(client, supervisor, am, mine, a
 def test_list_filters_by_kind_and_customer_search(client, am, mine, agent):
     lead = routed(mine, by=agent, title="线索甲")
     other = routed(CustomerFactory(name="宁波北仑港务集团有限公司", account_manager=am), by=agent, title="线索乙")
-    services.claim(pk=lead.pk, by=am)
-    services.qualify(pk=lead.pk, by=am, need_type="expansion")
+    services.opportunity_claim(pk=lead.pk, by=am)
+    services.opportunity_qualify(pk=lead.pk, by=am, need_type="expansion")
     client = as_user(client, am)
 
     by_kind = text(client.get(reverse("opportunities:list"), {"kind": "opportunity"}))
@@ -344,7 +344,7 @@ def test_close_as_lost_without_a_reason_shows_the_services_error(client, am, min
 
 def test_a_second_claim_gets_a_clear_conflict(client, am, mine, agent):
     opp = routed(mine, by=agent)
-    services.claim(pk=opp.pk, by=am)
+    services.opportunity_claim(pk=opp.pk, by=am)
 
     response = as_user(client, am).post(reverse("opportunities:claim", args=[opp.pk]), HTTP_HX_REQUEST="true")
 
@@ -367,7 +367,7 @@ def test_return_with_a_reason_goes_back_to_the_operations_center(client, am, min
 
 def test_dispatcher_dispatches_to_a_person_and_others_may_not(client, dispatcher, am, teammate, mine, agent):
     opp = routed(mine, by=agent)
-    services.return_to_operations(pk=opp.pk, by=am, reason="休假")
+    services.opportunity_return(pk=opp.pk, by=am, reason="休假")
 
     refused = as_user(client, am).post(reverse("opportunities:dispatch", args=[opp.pk]), {"to_user": "mate"})
     page = text(as_user(client, dispatcher).get(reverse("opportunities:detail", args=[opp.pk])))

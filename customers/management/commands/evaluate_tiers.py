@@ -1,4 +1,4 @@
-"""manage.py evaluate_tiers: the tier and value evaluation (customers.tiering), run by hand."""
+"""manage.py evaluate_tiers: the tier and value evaluation (customers.tiering.engine), run by hand."""
 
 import datetime
 
@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from customers import tiering
 from customers.models import TierEvaluation
+from customers.tiering import engine
 
 Kind = TierEvaluation.Kind
 
@@ -38,9 +38,9 @@ class Command(BaseCommand):
         elif options["publish"]:
             kind = Kind.PUBLICATION
         else:
-            kind = tiering.scheduled_kind()
+            kind = engine.scheduled_kind()
         try:
-            evaluation = tiering.evaluate_tiers(period=period, kind=kind)
+            evaluation = engine.evaluate_tiers(period=period, kind=kind)
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         seconds = (evaluation.finished_at - evaluation.started_at).total_seconds()

@@ -1,4 +1,5 @@
-"""Page forms. They collect and type-check input only; customers.services validates and writes.
+"""Forms of the customer pages (customer, contact, visit, merge, handover, caller lookup). They collect and
+type-check input only; customers.services validates and writes.
 
 The forms are plain `Form`s built from the model's fields, not ModelForms: a ModelForm would write the
 input onto the customer before the service sees it, and the service compares old and new values

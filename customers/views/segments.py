@@ -1,5 +1,6 @@
 """Pages of saved segments: list, form with a live preview count, detail with the member table, export,
-freeze/copy/delete, and the movement report. Views stay thin: customers.segments reads and writes.
+freeze/copy/delete, and the movement report. Views stay thin: customers.segments.selectors reads,
+customers.segments.services writes, customers.segments.exports downloads; the forms are customers.forms.segments.
 
 Someone else's private segment is a 404; a shared segment can be read by everyone but changed only by its
 owner (the buttons are not offered, and the write URLs answer 404 to others)."""
@@ -8,34 +9,33 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from customers import segments
+from customers.forms.segments import DefinitionForm, SegmentForm
 from customers.models import Segment
-from customers.policy import may_see_spend
-from customers.segment_forms import DefinitionForm, SegmentForm
+from customers.policy import may_change_segment, may_see_spend
+from customers.segments import criteria, selectors, services
+from customers.segments.exports import export_response
 from kam.forms import add_service_errors
 from kam.pagination import CappedPaginator, page_of
 
 PAGE_SIZE = 25
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _segment(request, pk: int) -> Segment:
     try:
-        return segments.segment_detail(user=request.user, pk=pk)
+        return selectors.segment_detail(user=request.user, pk=pk)
     except Segment.DoesNotExist:
         raise Http404 from None
 
 
 def _own_segment(request, pk: int) -> Segment:
     segment = _segment(request, pk)
-    if not segments.can_change(request.user, segment):
+    if not may_change_segment(request.user, segment):
         raise Http404
     return segment
 
@@ -45,7 +45,7 @@ def _own_segment(request, pk: int) -> Segment:
 
 @require_GET
 def segment_list(request):
-    rows = list(segments.segment_list(user=request.user)[:500])
+    rows = list(selectors.segment_list(user=request.user)[:500])
     context = {
         "mine": [s for s in rows if s.owner_id == request.user.pk],
         "shared": [s for s in rows if s.owner_id != request.user.pk],
@@ -58,7 +58,7 @@ def segment_create(request):
     form = SegmentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            segment = segments.segment_create(owner=request.user, **form.service_fields())
+            segment = services.segment_create(owner=request.user, **form.service_fields())
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -76,7 +76,7 @@ def segment_edit(request, pk: int):
     form = SegmentForm(request.POST or None, user=request.user, segment=segment)
     if request.method == "POST" and form.is_valid():
         try:
-            segments.segment_update(segment=segment, by=request.user, **form.service_fields())
+            services.segment_update(segment=segment, by=request.user, **form.service_fields())
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -91,7 +91,7 @@ def segment_preview(request):
     form = DefinitionForm(request.GET, user=request.user)
     context = {"form": form}
     if form.is_valid():
-        context["paginator"] = CappedPaginator(segments.preview_members(form.definition, user=request.user), 1)
+        context["paginator"] = CappedPaginator(selectors.preview_members(form.definition, user=request.user), 1)
     return render(request, "customers/segments/_preview.html", context)
 
 
@@ -103,7 +103,7 @@ def segment_detail(request, pk: int):
     segment = _segment(request, pk)
     context = {"segment": segment, "definition_error": ""}
     try:
-        members = segments.member_rows(segments.segment_members(segment, user=request.user))
+        members = selectors.member_rows(selectors.segment_members(segment, user=request.user))
         context["paginator"], context["page"], context["page_error"] = page_of(request, members, PAGE_SIZE)
     except ValidationError as exc:
         context["definition_error"] = " ".join(exc.messages)
@@ -111,11 +111,11 @@ def segment_detail(request, pk: int):
     if request.htmx:
         return render(request, "customers/segments/_member_table.html", context)
     # Only shared segments are recorded monthly; the chart is drawn when there is something to draw.
-    movements = segments.segment_movements(segment, user=request.user) if segment.is_shared else []
+    movements = selectors.segment_movements(segment, user=request.user) if segment.is_shared else []
     context.update(
-        criteria=segments.describe_definition(segment.definition),
-        can_change=segments.can_change(request.user, segment),
-        chart=segments.movement_chart(movements) if movements else None,
+        criteria=criteria.describe_definition(segment.definition),
+        can_change=may_change_segment(request.user, segment),
+        chart=selectors.movement_chart(movements) if movements else None,
     )
     return render(request, "customers/segments/detail.html", context)
 
@@ -125,24 +125,10 @@ def segment_count(request, pk: int):
     """A segment's live member count (capped), loaded by each row of the list page on its own."""
     segment = _segment(request, pk)
     try:
-        paginator = CappedPaginator(segments.segment_members(segment, user=request.user), 1)
+        paginator = CappedPaginator(selectors.segment_members(segment, user=request.user), 1)
     except ValidationError:
         paginator = None
     return render(request, "customers/segments/_count.html", {"paginator": paginator})
-
-
-def export_response(segment: Segment, *, user, kind: str):
-    """The export as a download: CSV streamed, XLSX built in memory (both capped at EXPORT_ROW_CAP rows).
-    Shared by the page and the API."""
-    if kind == "csv":
-        rows = segments.export_csv(segment, user=user)
-        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-        filename = segments.export_filename(segment, "csv")
-    else:
-        response = HttpResponse(segments.export_xlsx(segment, user=user), content_type=XLSX_TYPE)
-        filename = segments.export_filename(segment, "xlsx")
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-    return response
 
 
 @require_GET
@@ -165,7 +151,7 @@ def segment_export(request, pk: int):
 def segment_freeze(request, pk: int):
     segment = _own_segment(request, pk)
     try:
-        segments.segment_freeze(segment=segment, by=request.user)
+        services.segment_freeze(segment=segment, by=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -177,7 +163,7 @@ def segment_freeze(request, pk: int):
 def segment_copy(request, pk: int):
     segment = _segment(request, pk)
     try:
-        copy = segments.segment_copy(segment=segment, by=request.user)
+        copy = services.segment_copy(segment=segment, by=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("customers:segment-detail", pk=segment.pk)
@@ -189,7 +175,7 @@ def segment_copy(request, pk: int):
 def segment_delete(request, pk: int):
     segment = _own_segment(request, pk)
     try:
-        segments.segment_delete(segment=segment, by=request.user)
+        services.segment_delete(segment=segment, by=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("customers:segment-detail", pk=segment.pk)
@@ -211,11 +197,11 @@ def _month(value: str) -> date:
 @require_GET
 def segment_movements(request, pk: int):
     segment = _segment(request, pk)
-    movements = segments.segment_movements(segment, user=request.user)
+    movements = selectors.segment_movements(segment, user=request.user)
     context = {
         "segment": segment,
         "movements": list(reversed(movements)),  # the table reads newest first
-        "chart": segments.movement_chart(movements),
+        "chart": selectors.movement_chart(movements),
     }
     return render(request, "customers/segments/movements.html", context)
 
@@ -223,10 +209,10 @@ def segment_movements(request, pk: int):
 @require_GET
 def segment_movement_list(request, pk: int, month: str, kind: str):
     segment = _segment(request, pk)
-    if kind not in segments.MOVEMENT_KINDS:
+    if kind not in selectors.MOVEMENT_KINDS:
         raise Http404
     day = _month(month)
-    customers = segments.member_rows(segments.movement_customers(segment, user=request.user, month=day, kind=kind))
+    customers = selectors.member_rows(selectors.movement_customers(segment, user=request.user, month=day, kind=kind))
     paginator, page, page_error = page_of(request, customers, PAGE_SIZE)
     context = {
         "segment": segment, "month": day, "kind": kind, "paginator": paginator, "page": page,

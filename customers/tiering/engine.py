@@ -1,8 +1,7 @@
-"""The tier and value engine (issue 3; rules and defaults in DOMAIN.md §1.2).
-
-Services (writes): evaluate_tiers, tier_evaluation_start, tier_override_create, tier_override_revoke,
-tier_rules_update. Selectors (reads): tier_changes, tier_distribution, tier_moves_by_month,
-customer_value_explanation.
+"""The tier and value engine (issue 3; rules and defaults in DOMAIN.md §1.2): the rule set (`Rules`,
+`load_rules`, `ltv_multiplier`, `latest_billed_month`, `scheduled_kind`) and the evaluation itself
+(`evaluate_tiers`, `refresh_service_tiers`). Who may start a run is customers.policy; starting one from a page
+or the API, overrides and rule changes are customers.tiering.services; the reads are customers.tiering.selectors.
 
 The evaluation is set-based SQL: a temporary work table with one row per evaluated customer is filled and
 updated by a fixed list of INSERT ... SELECT / UPDATE ... FROM (SELECT ... GROUP BY ...) / window-function
@@ -30,21 +29,18 @@ Rules as implemented:
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from channels.models import Role, User
-from customers import policy
+from channels.models import User
 from customers.models import (
     TIER_RANK,
     Customer,
@@ -52,7 +48,6 @@ from customers.models import (
     Industry,
     SpendCategory,
     SpendRecord,
-    Tier,
     TierBand,
     TierChange,
     TierEvaluation,
@@ -61,7 +56,6 @@ from customers.models import (
     ValueFactor,
 )
 from customers.selectors import month_starts
-from kam.celery import enqueue_on_commit
 
 WORK = "kam_tier_work"  # the evaluation's temporary work table (one per database session)
 NO_RANK = 99  # rank of "no tier": below every band
@@ -73,25 +67,6 @@ FACTOR_CODES = [code for code, _label in ValueFactor.Code.choices]
 NEUTRAL_PAYMENT = 0.5  # no arrears data yet: every customer scores the neutral middle on payment behaviour
 
 Kind = TierEvaluation.Kind
-
-
-# --- who may do what --------------------------------------------------------------------------------------
-
-
-def may_change_tier_rules(user: User) -> bool:
-    return user.is_admin_role
-
-
-def may_start_evaluation(user: User, kind: str) -> bool:
-    """Admins start anything; supervisors dry runs and evaluations, not publications (a publication moves
-    the published tier of every customer, beyond their teams)."""
-    if user.is_admin_role:
-        return True
-    return user.role == Role.SUPERVISOR and kind != Kind.PUBLICATION
-
-
-def may_approve_override(user: User) -> bool:
-    return user.is_admin_role or user.role == Role.SUPERVISOR
 
 
 # --- rules ---------------------------------------------------------------------------------------------------
@@ -196,29 +171,6 @@ class _StatementCounter:
     def __call__(self, execute, sql, params, many, context):
         self.count += 1
         return execute(sql, params, many, context)
-
-
-def tier_evaluation_start(*, kind: str, by: User, period: date | None = None) -> TierEvaluation:
-    """Record an evaluation to run and enqueue it after commit (pages and the API start evaluations this
-    way: evaluating 100,000 customers takes longer than a request should). The row's `finished_at` stays
-    empty until the worker has run it."""
-    from customers.tasks import evaluate_tiers_task
-
-    if kind not in Kind.values:
-        raise ValidationError({"kind": [_("Choose a dry run, an evaluation or a publication.")]})
-    if not may_start_evaluation(by, kind):
-        raise PermissionDenied(_("Your role may not start this kind of tier evaluation."))
-    if period is not None and period.day != 1:
-        raise ValidationError({"period": [_('Give the month as "YYYY-MM".')]})
-    with transaction.atomic():
-        evaluation = TierEvaluation.objects.create(
-            period=period or latest_billed_month(),
-            kind=kind,
-            rule_version=load_rules().policy.version,
-            started_by=by,
-        )
-        enqueue_on_commit(evaluate_tiers_task, kind, evaluation_id=evaluation.pk)
-    return evaluation
 
 
 def evaluate_tiers(
@@ -657,358 +609,3 @@ def refresh_service_tiers(*, cursor=None, customer_ids: list[int] | None = None)
         return
     with connection.cursor() as own_cursor:
         own_cursor.execute(statement, params)
-
-
-# --- overrides and rules ------------------------------------------------------------------------------------
-
-
-def _add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    last_day = ((date(year, month, 1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)).day
-    return date(year, month, min(day.day, last_day))
-
-
-def _move_tier(customer: Customer, *, to_tier: str, source: str, reason: str) -> TierChange | None:
-    """Set the published tier of one locked customer, with its TierChange row when it moves."""
-    now = timezone.now()
-    change = None
-    if customer.tier != to_tier:
-        change = TierChange.objects.create(
-            customer=customer, from_tier=customer.tier, to_tier=to_tier,
-            is_upgrade=TIER_RANK.get(to_tier, NO_RANK) < TIER_RANK.get(customer.tier, NO_RANK),
-            source=source, reason=reason[:300], changed_at=now,
-            rule_version=TierPolicy.objects.order_by("pk").values_list("version", flat=True).first(),
-        )  # fmt: skip
-        Customer.objects.filter(pk=customer.pk).update(
-            tier=to_tier, tier_changed_at=now, tier_reason=reason[:300], tier_below_count=0, updated_at=now
-        )
-        customer.tier, customer.tier_changed_at, customer.tier_reason = to_tier, now, reason[:300]
-    else:
-        Customer.objects.filter(pk=customer.pk).update(tier_reason=reason[:300], tier_below_count=0)
-        customer.tier_reason = reason[:300]
-    refresh_service_tiers(customer_ids=[customer.pk])
-    return change
-
-
-def tier_override_create(
-    *, customer: Customer, tier: str, reason: str, requested_by: User, approved_by: User,
-    expires_on: date | None = None,
-) -> TierOverride:  # fmt: skip
-    """A manual tier with reason, approver and expiry (default: today + the policy's override months). It
-    replaces the customer's open override and applies at once (source `override`)."""
-    errors: dict[str, list[str]] = {}
-    if tier not in Tier.values:
-        errors["tier"] = [_("Choose a tier.")]
-    reason = " ".join((reason or "").split())
-    if not reason:
-        errors["reason"] = [_("Say why the tier is overridden.")]
-    if not may_approve_override(approved_by):
-        errors["approved_by"] = [_("The approver must be a supervisor or an administrator.")]
-    elif approved_by.pk == requested_by.pk and not approved_by.is_admin_role:
-        errors["approved_by"] = [_("Someone other than the requester must approve the override.")]
-    today = timezone.localdate()
-    if expires_on is None:
-        expires_on = _add_months(today, TierPolicy.objects.order_by("pk").values_list("override_months", flat=True)
-                                 .first() or 12)  # fmt: skip
-    elif expires_on <= today:
-        errors["expires_on"] = [_("The expiry date must be after today.")]
-    if errors:
-        raise ValidationError(errors)
-    if not Customer.objects.editable_by(requested_by).filter(pk=customer.pk).exists():
-        raise PermissionDenied(_("You may not change this customer."))
-    if not Customer.objects.visible_to(approved_by).filter(pk=customer.pk).exists():
-        raise PermissionDenied(_("The approver does not look after this customer."))
-    if customer.status == Customer.Status.MERGED:
-        raise ValidationError(_("This record has been merged into another customer and can no longer change."))
-    with transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        now = timezone.now()
-        TierOverride.objects.filter(customer=customer, revoked_at__isnull=True).update(revoked_at=now)
-        override = TierOverride.objects.create(
-            customer=customer, tier=tier, reason=reason, requested_by=requested_by, approved_by=approved_by,
-            starts_on=today, expires_on=expires_on,
-        )  # fmt: skip
-        with translation.override(settings.LANGUAGE_CODE):  # stored words are in the site's language
-            why = _("Manual override until %(date)s, approved by %(approver)s: %(reason)s") % {
-                "date": expires_on.isoformat(), "approver": approved_by, "reason": reason,
-            }  # fmt: skip
-        _move_tier(customer, to_tier=tier, source=TierChange.Source.OVERRIDE, reason=why)
-    return override
-
-
-def tier_override_revoke(*, override: TierOverride, by: User) -> TierOverride:
-    """End an override now: the tier goes back to what the rules computed at the latest evaluation (when there
-    is one; otherwise the next publication decides)."""
-    if not may_approve_override(by) or not Customer.objects.visible_to(by).filter(pk=override.customer_id).exists():
-        raise PermissionDenied(_("Only a supervisor or an administrator may revoke a tier override."))
-    with transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=override.customer_id)
-        if not TierOverride.objects.filter(pk=override.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
-            raise ValidationError(_("This override has already ended."))
-        override.refresh_from_db()
-        if customer.tier_computed:
-            with translation.override(settings.LANGUAGE_CODE):
-                why = _("Manual override revoked by %(user)s; the rules give %(tier)s") % {
-                    "user": by, "tier": customer.tier_computed,
-                }  # fmt: skip
-            _move_tier(customer, to_tier=customer.tier_computed, source=TierChange.Source.OVERRIDE_EXPIRED, reason=why)
-    return override
-
-
-POLICY_FIELDS = ("months_window", "publication", "downgrade_after", "override_months", "ltv_margin",
-                 "ltv_discount_rate", "ltv_years")  # fmt: skip
-BAND_FIELDS = ("min_revenue", "min_members", "alt_min_revenue", "strategic_only", "annual_retention")
-
-
-def tier_rules_update(*, by: User, reason: str = "", bands: dict[str, dict] | None = None, **fields) -> TierPolicy:
-    """Change the tier rules (admins): policy fields and/or bands ({tier: {field: value}}). Every change bumps
-    the rule version; policy and bands keep their history. The next evaluation applies the new rules."""
-    if not may_change_tier_rules(by):
-        raise PermissionDenied(_("Only an administrator may change the tier rules."))
-    unknown = set(fields) - set(POLICY_FIELDS)
-    if unknown:
-        raise ValueError(f"not writable: {sorted(unknown)}")
-    bands = bands or {}
-    errors: dict[str, list[str]] = {}
-    with transaction.atomic():
-        rules = load_rules(lock=True)
-        tier_policy = rules.policy
-        for field, value in fields.items():
-            setattr(tier_policy, field, value)
-        by_tier = {band.tier: band for band in rules.bands}
-        for tier, changes in bands.items():
-            band = by_tier.get(tier)
-            if band is None:
-                errors.setdefault("bands", []).append(_("There is no band for tier %(tier)s.") % {"tier": tier})
-                continue
-            for field, value in changes.items():
-                if field not in BAND_FIELDS:
-                    raise ValueError(f"not writable: {field}")
-                setattr(band, field, value)
-        errors.update(rules_problems(tier_policy, rules.bands))
-        if errors:
-            raise ValidationError(errors)
-        tier_policy.version += 1
-        tier_policy._history_user, tier_policy._change_reason = by, reason
-        tier_policy.save()
-        for tier in bands:
-            band = by_tier[tier]
-            band._history_user, band._change_reason = by, reason
-            band.save()
-    return tier_policy
-
-
-def rules_problems(tier_policy: TierPolicy, bands: list[TierBand]) -> dict[str, list[str]]:
-    problems: dict[str, list[str]] = {}
-    if not 1 <= tier_policy.months_window <= 24:
-        problems["months_window"] = [_("Average over 1 to 24 billed months.")]
-    if tier_policy.downgrade_after < 1:
-        problems["downgrade_after"] = [_("At least one publication below the band.")]
-    if tier_policy.publication not in TierPolicy.Cadence.values:
-        problems["publication"] = [_("Choose monthly or quarterly publication.")]
-    if not 0 < Decimal(tier_policy.ltv_margin) <= 1:
-        problems["ltv_margin"] = [_("The margin is a fraction between 0 and 1.")]
-    if not 0 <= Decimal(tier_policy.ltv_discount_rate) < 1:
-        problems["ltv_discount_rate"] = [_("The discount rate is a fraction between 0 and 1.")]
-    if not 1 <= tier_policy.ltv_years <= 30:
-        problems["ltv_years"] = [_("The LTV horizon is 1 to 30 years.")]
-    floors = [band for band in bands if not band.strategic_only]
-    for band in bands:
-        if Decimal(band.min_revenue) < 0:
-            problems.setdefault("bands", []).append(_("%(tier)s: the floor cannot be negative.") % {"tier": band.tier})
-        if (band.min_members is None) != (band.alt_min_revenue is None):
-            problems.setdefault("bands", []).append(
-                _("%(tier)s: give both the members and the revenue of the alternative, or neither.")
-                % {"tier": band.tier}
-            )
-        if not 0 < Decimal(band.annual_retention) <= 1:
-            problems.setdefault("bands", []).append(
-                _("%(tier)s: the retention is a fraction between 0 and 1.") % {"tier": band.tier}
-            )
-    for higher, lower in zip(floors, floors[1:], strict=False):
-        if Decimal(higher.min_revenue) < Decimal(lower.min_revenue):
-            problems.setdefault("bands", []).append(
-                _("The %(higher)s floor must not be below the %(lower)s floor.")
-                % {"higher": higher.tier, "lower": lower.tier}
-            )
-    return problems
-
-
-# --- selectors ------------------------------------------------------------------------------------------------
-
-
-def tier_changes(*, user: User) -> QuerySet[TierChange]:
-    """Tier moves of the customers the user may see. Call-center agents get none: the reasons quote revenue."""
-    if not policy.may_see_spend(user):
-        return TierChange.objects.visible_to(user).none()
-    return TierChange.objects.visible_to(user).select_related("customer")
-
-
-def tier_distribution(*, user: User) -> list[dict]:
-    """Customers and their average monthly revenue per published tier (best first, then "no tier"), among
-    the live customers the user may see. Revenue is None for roles that may not see spend. One query."""
-    rows = {
-        row["tier"]: row
-        for row in Customer.objects.visible_to(user).live().order_by().values("tier")
-        .annotate(count=Count("id"), revenue=Sum("avg_monthly_revenue"))
-    }  # fmt: skip
-    show_revenue = policy.may_see_spend(user)
-    labels = dict(Tier.choices)
-    out = []
-    for tier in [*sorted(TIER_RANK, key=TIER_RANK.get), ""]:
-        row = rows.get(tier, {})
-        out.append({
-            "tier": tier,
-            "label": labels.get(tier, _("No tier")),
-            "count": row.get("count", 0),
-            "revenue": (row.get("revenue") or Decimal(0)) if show_revenue else None,
-        })  # fmt: skip
-    return out
-
-
-def tier_moves_by_month(*, user: User, months: int = 12) -> list[dict]:
-    """Upgrades and downgrades per month for the last `months` months (oldest first), with the from -> to
-    counts behind them, among the customers the user may see. One query."""
-    axis = month_starts(months, until=timezone.localdate())
-    start = timezone.make_aware(datetime.datetime.combine(axis[0], datetime.time.min))
-    rows = (
-        tier_changes(user=user).filter(changed_at__gte=start).order_by()
-        .annotate(month=TruncMonth("changed_at")).values("month", "from_tier", "to_tier", "is_upgrade")
-        .annotate(count=Count("id"))
-    )  # fmt: skip
-    months_out = {m: {"month": m, "upgrades": 0, "downgrades": 0, "moves": []} for m in axis}
-    for row in rows:
-        month = row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]
-        entry = months_out.get(month)
-        if entry is None:
-            continue
-        entry["upgrades" if row["is_upgrade"] else "downgrades"] += row["count"]
-        entry["moves"].append({"from": row["from_tier"], "to": row["to_tier"], "is_upgrade": row["is_upgrade"],
-                               "count": row["count"]})  # fmt: skip
-    for entry in months_out.values():
-        entry["moves"].sort(key=lambda move: (-move["count"], move["from"], move["to"]))
-    return list(months_out.values())
-
-
-@dataclass
-class FactorExplanation:
-    code: str
-    label: str
-    weight: int
-    score: float | None  # 0..1
-    points: float  # contributed to the value score
-    measured: str  # what was measured, in words
-
-
-@dataclass
-class ValueExplanation:
-    value_score: int | None
-    factors: list[FactorExplanation]
-    lifetime_value: Decimal | None
-    ltv_formula: str
-    period: date | None
-
-
-def customer_value_explanation(customer: Customer) -> ValueExplanation:
-    """Which factor gave how much of the customer's value score, and how the lifetime value is made, for the
-    360 page (finance figures: show it only to roles that may see spend). A few small queries."""
-    labels = dict(ValueFactor.Code.choices)
-    if customer.value_score is None:  # not evaluated yet: only the weights to show (one query)
-        weights = dict(ValueFactor.objects.values_list("code", "weight"))
-        factors = [
-            FactorExplanation(code=code, label=str(labels[code]), weight=weights.get(code, 0), score=None, points=0.0,
-                              measured="")
-            for code in FACTOR_CODES
-        ]  # fmt: skip
-        factors.sort(key=lambda factor: (-factor.weight, factor.code))
-        return ValueExplanation(value_score=None, factors=factors, lifetime_value=None, ltv_formula="", period=None)
-    rules = load_rules()
-    latest = (
-        TierEvaluation.objects.filter(finished_at__isnull=False).exclude(kind=Kind.DRY_RUN)
-        .order_by("-finished_at").values_list("period", flat=True).first()
-    )  # fmt: skip
-    period = latest or latest_billed_month()
-    window = rules.policy.months_window
-    start, previous_start = month_starts(window, until=period)[0], month_starts(2 * window, until=period)[0]
-    period_end = (period + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    # What the evaluation measured, re-read for this customer in one query.
-    spend = (
-        SpendRecord.objects.filter(customer=OuterRef("pk"), month__gte=previous_start, month__lte=period)
-        .order_by().values("customer")
-    )  # fmt: skip
-    active = (
-        GroupMember.objects.filter(customer=OuterRef("pk"), joined_on__lte=period_end)
-        .filter(Q(left_on__isnull=True) | Q(left_on__gt=period_end))
-        .order_by().values("customer")
-    )  # fmt: skip
-    measures = (
-        Customer.objects.filter(pk=customer.pk)
-        .annotate(
-            now=Subquery(spend.filter(month__gte=start).annotate(total=Sum("amount")).values("total")),
-            before=Subquery(spend.filter(month__lt=start).annotate(total=Sum("amount")).values("total")),
-            categories=Subquery(
-                spend.filter(month__gte=start, amount__gt=0).annotate(n=Count("category", distinct=True)).values("n")
-            ),
-            active_members=Subquery(active.annotate(n=Count("pk")).values("n")),
-        )
-        .values("now", "before", "categories", "active_members")
-        .get()
-    )
-    points = customer.value_factors or {}
-    total = rules.total_weight
-    revenue = customer.avg_monthly_revenue or Decimal(0)
-    previous = (measures["before"] or Decimal(0)) / window
-    now_total = (measures["now"] or Decimal(0)) / window
-    ratio = f"{now_total / previous:.2f}" if previous else "—"
-    members, categories = measures["active_members"] or 0, measures["categories"] or 0
-    importance = customer.industry.importance if customer.industry_id else 50
-    years = ((period_end - customer.relationship_since).days / 365.25) if customer.relationship_since else 0
-    scores = {
-        code: (float(points[code]) * total / (100 * rules.weights[code]))
-        if rules.weights.get(code) and total and code in points
-        else None
-        for code in FACTOR_CODES
-    }
-
-    def ahead(code: str) -> int:
-        """The percentile as a share of the customers evaluated that this one is ahead of."""
-        return round((scores[code] or 0) * 100)
-
-    measured = {
-        "revenue": _(
-            "Average monthly revenue ¥%(revenue)s over the last %(months)d billed months, ahead of %(share)d%% of "
-            "the customers evaluated"
-        )
-        % {"revenue": f"{revenue:,.0f}", "months": window, "share": ahead("revenue")},
-        "members": _("%(members)d active group members, ahead of %(share)d%% of the customers evaluated")
-        % {"members": members, "share": ahead("members")},
-        "breadth": _("%(count)d of %(total)d spend categories billed in the last %(months)d months")
-        % {"count": categories, "total": len(SpendCategory.values), "months": window},
-        "growth": _(
-            "Last %(months)d months against the %(months)d before: ratio %(ratio)s (0.5 or less scores 0, "
-            "1.5 or more scores full)"
-        )
-        % {"months": window, "ratio": ratio},
-        "industry": _("Industry importance %(importance)d of 100") % {"importance": importance},
-        "tenure": _("%(years).1f years as a customer (10 years scores full)") % {"years": max(years, 0)},
-        "payment": _("No arrears data yet: every customer gets the neutral middle score"),
-    }
-    factors = [
-        FactorExplanation(
-            code=code, label=str(labels[code]), weight=rules.weights.get(code, 0), score=scores[code],
-            points=float(points.get(code, 0) or 0), measured=str(measured[code]),
-        )
-        for code in FACTOR_CODES
-    ]  # fmt: skip
-    factors.sort(key=lambda factor: (-factor.weight, factor.code))
-    band = next((b for b in rules.bands if b.tier == customer.tier_computed), None)
-    formula = ""
-    if band is not None:
-        formula = _(
-            "¥%(revenue)s a month × 12 × margin %(margin)s × Σ over %(years)d years of retention %(retention)s^t "
-            "÷ (1 + %(discount)s)^t"
-        ) % {"revenue": f"{revenue:,.0f}", "margin": rules.policy.ltv_margin, "years": rules.policy.ltv_years,
-             "retention": band.annual_retention, "discount": rules.policy.ltv_discount_rate}  # fmt: skip
-    return ValueExplanation(value_score=customer.value_score, factors=factors, lifetime_value=customer.lifetime_value,
-                            ltv_formula=formula, period=latest)  # fmt: skip

@@ -1,6 +1,7 @@
-"""Service coverage: who must serve which tier (seed 004's responsibility matrix) and where that is
-not so — customers without the account manager their tier needs, account managers above their
-capacity, and visits overdue by the tier's visit cycle — plus the supervisor's one-click assignment.
+"""Service coverage reads (selectors): who must serve which tier (seed 004's responsibility matrix) and
+where that is not so — customers without the account manager their tier needs, account managers above
+their capacity, and visits overdue by the tier's visit cycle — and who a supervisor may assign. The
+one-click assignment is customers.coverage.services; who may see the page or assign is customers.policy.
 
 Decisions (documented for the lead and the page):
 - The tier that decides is the *service* tier (a subsidiary inherits for service, DOMAIN.md §1.2
@@ -23,16 +24,14 @@ Every selector is one query (plus one for the matrix or the cycles), whatever th
 
 from datetime import date, timedelta
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from channels import roles
 from channels.models import ChannelResponsibility, Role, User
-from customers import services
 from customers.models import Customer, Tier, TierLevel, Visit
+from customers.policy import may_assign_from_coverage
 
 SERVED_STATUSES = (Customer.Status.ACTIVE, Customer.Status.AT_RISK)
 # Statuses that take a place in an account manager's portfolio (capacity).
@@ -44,18 +43,6 @@ CHANNEL_ROLES = {
     "account_manager": frozenset({Role.ACCOUNT_MANAGER, Role.SUPERVISOR}),
     "phone_account_manager": frozenset({Role.PHONE_ACCOUNT_MANAGER}),
 }
-# Who opens the coverage page: those who serve customers or oversee the service. Call-center agents
-# and dispatchers route contacts, they do not staff portfolios.
-COVERAGE_ROLES = roles.COVERAGE
-
-
-def may_see_coverage(user: User) -> bool:
-    return user.is_superuser or user.role in COVERAGE_ROLES
-
-
-def may_assign(user: User) -> bool:
-    """The one-click assignment belongs to supervisors (their team) and admins (everyone)."""
-    return user.is_admin_role or user.role == Role.SUPERVISOR
 
 
 def served_tier():
@@ -160,7 +147,7 @@ def over_capacity(*, user: User) -> QuerySet[User]:
 def assignment_candidates(user: User) -> QuerySet[User]:
     """Who a supervisor may assign a customer to from the coverage page: the active members of the
     teams they supervise (and themself); an admin may pick any active account manager. With load."""
-    if not may_assign(user):
+    if not may_assign_from_coverage(user):
         return User.objects.none()
     staff = User.objects.filter(role__in=roles.PORTFOLIO, is_active=True)
     if not user.is_admin_role:
@@ -175,26 +162,3 @@ def gap_counts(*, user: User, cap: int) -> dict[str, int]:
         "over_capacity": over_capacity(user=user).order_by()[: cap + 1].count(),
         "overdue": overdue_visits(user=user).order_by()[: cap + 1].count(),
     }
-
-
-def coverage_assign(*, customer: Customer, account_manager: User, by: User) -> Customer:
-    """Give an uncovered customer an account manager from the supervisor's team. Goes through
-    services.customer_update, so the assignment history and the customer's history are written the
-    same way as any other reassignment."""
-    if not may_assign(by):
-        raise PermissionDenied(_("Only a supervisor may assign customers from the coverage page."))
-    if not assignment_candidates(by).filter(pk=account_manager.pk).exists():
-        raise ValidationError({"account_manager": [_("Choose an active member of your team.")]})
-    tier = customer.service_tier or customer.tier
-    roles = roles_for_tier(tier)
-    if roles and account_manager.role not in roles:
-        raise ValidationError(
-            {"account_manager": [_("A tier %(tier)s customer needs an account manager, not a phone account manager.")
-                                 % {"tier": tier}]}
-        )  # fmt: skip
-    if customer.account_manager_id == account_manager.pk:
-        raise ValidationError({"account_manager": [_("This customer is already served by %(name)s.")
-                                                   % {"name": account_manager}]})  # fmt: skip
-    return services.customer_update(
-        customer=customer, by=by, account_manager=account_manager, reason=_("Coverage gap"), confirm_not_duplicate=True
-    )

@@ -1,14 +1,15 @@
-"""The segment form: its criteria fields come from the criteria registry (customers.segments), so a
-criterion registered by a later app appears on the form without a change here. The form only collects
-input; customers.segments validates the definition and writes."""
+"""The segment forms: their criteria fields come from the criteria registry (customers.segments.criteria), so
+a criterion registered by a later app appears on the form without a change here. The forms only collect
+input; the registry validates the definition and customers.segments.services writes."""
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import User
-from customers import segments
 from customers.models import Segment
+from customers.policy import may_share_segments
+from customers.segments.criteria import clean_definition, registered_criteria
 from kam.forms import add_service_errors
 
 
@@ -18,7 +19,7 @@ class DefinitionForm(forms.Form):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.criteria = segments.registered_criteria(user)
+        self.criteria = registered_criteria(user)
         for criterion in self.criteria:
             field = criterion.field_factory()
             field.required = False
@@ -33,7 +34,7 @@ class DefinitionForm(forms.Form):
         cleaned = super().clean()
         raw = {c.key: cleaned.get(c.key) for c in self.criteria if c.key in cleaned}
         try:
-            self.definition = segments.clean_definition(raw, user=self.user)
+            self.definition = clean_definition(raw, user=self.user)
         except ValidationError as exc:
             add_service_errors(self, exc)
         return cleaned
@@ -54,7 +55,7 @@ class SegmentForm(DefinitionForm):
                 **segment.definition,
             }  # fmt: skip
         super().__init__(*args, user=user, **kwargs)
-        if not segments.may_share_segments(user) and not (segment is not None and segment.is_shared):
+        if not may_share_segments(user) and not (segment is not None and segment.is_shared):
             del self.fields["is_shared"]
 
     def head_fields(self):

@@ -1,6 +1,7 @@
-"""Server-rendered pages of the key-account database. Views stay thin: selectors read, services write,
-and every customer comes through Customer.objects.visible_to(user) / editable_by(user), so another
-person's customer is a 404."""
+"""Server-rendered pages of the key-account database: the customer list, the 360 page, create and edit,
+contacts and visits, duplicates and merge, handover and the caller lookup. Views stay thin: selectors read,
+services write, the forms are customers.forms.customers, and every customer comes through
+Customer.objects.visible_to(user) / editable_by(user), so another person's customer is a 404."""
 
 from datetime import date
 
@@ -18,7 +19,7 @@ from channels import roles
 from channels.models import Role, Team, User
 from customers import duplicates, policy, selectors, services
 from customers.filters import CustomerFilterSet
-from customers.forms import (
+from customers.forms.customers import (
     ContactForm,
     CustomerForm,
     HandoverForm,

@@ -1,21 +1,19 @@
-"""The data steward's customer import page: upload → preview (errors, duplicates) → confirm."""
+"""The data steward's customer import page: upload → preview (errors, duplicates) → confirm. Thin:
+customers.imports.reader reads the file, customers.imports.services previews and imports; the upload form is
+customers.forms.imports."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from customers import imports, policy
+from customers import policy
+from customers.forms.imports import UploadForm
+from customers.imports import reader, services
 
 SESSION_KEY = "customer_import_rows"
-
-
-class UploadForm(forms.Form):
-    file = forms.FileField(label=gettext_lazy("Excel (.xlsx) or CSV file"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -31,10 +29,10 @@ def customer_import(request):
             return redirect("customers:import")
         confirmed = {int(v) for v in request.POST.getlist("confirm") if v.isdigit()}
         try:
-            created = imports.run(rows=stored, by=user, confirmed_lines=confirmed)
+            created = services.customer_import(rows=stored, by=user, confirmed_lines=confirmed)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
-            rows = imports.preview(rows=stored, by=user)
+            rows = services.customer_import_preview(rows=stored, by=user)
         else:
             del request.session[SESSION_KEY]
             messages.success(request, _("%(n)d customers imported.") % {"n": created})
@@ -43,18 +41,18 @@ def customer_import(request):
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                parsed = imports.read_rows(form.cleaned_data["file"])
+                parsed = reader.read_rows(form.cleaned_data["file"])
             except ValidationError as exc:
                 form.add_error("file", exc)
             else:
                 request.session[SESSION_KEY] = parsed
-                rows = imports.preview(rows=parsed, by=user)
+                rows = services.customer_import_preview(rows=parsed, by=user)
     context = {
         "form": form,
         "rows": rows,
-        "columns": list(imports.COLUMNS),
-        "column_headers": {f: h[0] for f, h in imports.COLUMNS.items()},
+        "columns": list(reader.COLUMNS),
+        "column_headers": {f: h[0] for f, h in reader.COLUMNS.items()},
         "has_errors": bool(rows) and any(not r.ok for r in rows),
-        "max_rows": imports.MAX_ROWS,
+        "max_rows": reader.MAX_ROWS,
     }
     return render(request, "customers/import.html", context)

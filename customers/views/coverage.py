@@ -1,6 +1,6 @@
-"""The service coverage page and its one-click assignment. Thin: customers.coverage reads and writes."""
+"""The service coverage page and its one-click assignment. Thin: customers.coverage.selectors reads,
+customers.coverage.services writes, customers.policy decides who may; the form is customers.forms.coverage."""
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger
@@ -8,35 +8,17 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from customers import coverage
+from customers.coverage import selectors, services
+from customers.forms.coverage import AssignForm, candidate_label
 from customers.models import Customer
+from customers.policy import may_assign_from_coverage, may_see_coverage
 from kam.pagination import CappedPaginator
 
 PAGE_SIZE = 25
 # An admin picks from every account manager: the select stays bounded.
 MAX_CANDIDATES = 500
-
-
-class CandidateChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return candidate_label(obj)
-
-
-def candidate_label(user) -> str:
-    if user.capacity:
-        return _("%(name)s (%(load)d of %(capacity)d)") % {"name": user, "load": user.load, "capacity": user.capacity}
-    return _("%(name)s (%(load)d customers)") % {"name": user, "load": user.load}
-
-
-class AssignForm(forms.Form):
-    account_manager = CandidateChoiceField(queryset=None, label=gettext_lazy("Account manager"))
-
-    def __init__(self, *args, candidates, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["account_manager"].queryset = candidates
 
 
 def _page(request, queryset, param: str):
@@ -51,15 +33,15 @@ def _page(request, queryset, param: str):
 @require_GET
 def coverage_page(request):
     user = request.user
-    if not coverage.may_see_coverage(user):
+    if not may_see_coverage(user):
         raise Http404
-    uncovered = _page(request, coverage.uncovered_customers(user=user), "uncovered_page")
-    may_assign = coverage.may_assign(user)
+    uncovered = _page(request, selectors.uncovered_customers(user=user), "uncovered_page")
+    may_assign = may_assign_from_coverage(user)
     if may_assign and uncovered.object_list:
-        required = coverage.required_roles()
-        candidates = list(coverage.assignment_candidates(user)[:MAX_CANDIDATES])
+        required = selectors.required_roles()
+        candidates = list(selectors.assignment_candidates(user)[:MAX_CANDIDATES])
         for customer in uncovered.object_list:
-            roles = coverage.roles_for_tier(customer.served_tier, required)
+            roles = selectors.roles_for_tier(customer.served_tier, required)
             customer.candidates = [
                 (c, candidate_label(c))
                 for c in candidates
@@ -67,8 +49,8 @@ def coverage_page(request):
             ]
     context = {
         "uncovered": uncovered,
-        "overdue": _page(request, coverage.overdue_visits(user=user), "overdue_page"),
-        "over_capacity": _page(request, coverage.over_capacity(user=user), "capacity_page"),
+        "overdue": _page(request, selectors.overdue_visits(user=user), "overdue_page"),
+        "over_capacity": _page(request, selectors.over_capacity(user=user), "capacity_page"),
         "may_assign": may_assign,
     }
     return render(request, "customers/coverage.html", context)
@@ -77,15 +59,15 @@ def coverage_page(request):
 @require_POST
 def coverage_assign(request, pk: int):
     user = request.user
-    if not coverage.may_assign(user):
+    if not may_assign_from_coverage(user):
         raise Http404
     customer = get_object_or_404(Customer.objects.editable_by(user).live(), pk=pk)
-    form = AssignForm(request.POST, candidates=coverage.assignment_candidates(user))
+    form = AssignForm(request.POST, candidates=selectors.assignment_candidates(user))
     if not form.is_valid():
         messages.error(request, " ".join(form.errors.get("account_manager", [_("Choose an account manager.")])))
     else:
         try:
-            coverage.coverage_assign(customer=customer, account_manager=form.cleaned_data["account_manager"], by=user)
+            services.coverage_assign(customer=customer, account_manager=form.cleaned_data["account_manager"], by=user)
         except PermissionDenied:
             raise Http404 from None
         except ValidationError as exc:
