@@ -17,6 +17,19 @@ from kam.celery import enqueue_on_commit
 logger = logging.getLogger("kam.notifications")
 
 
+# Kinds of notification and their labels (the inbox shows them; the API filters by kind). Apps register
+# theirs from AppConfig.ready(); an unregistered kind still works and shows its slug.
+_kinds: dict[str, str] = {}
+
+
+def register_kind(kind: str, *, label: str) -> None:
+    _kinds[kind] = label
+
+
+def kind_label(kind: str) -> str:
+    return str(_kinds.get(kind, kind))
+
+
 @dataclass
 class Message:
     """One notification for each of its recipients (None and inactive users are skipped)."""

@@ -42,6 +42,8 @@ def notification_list(request):
         "-created_at", "-pk",
     )  # fmt: skip
     paginator, page, page_error = page_of(request, rows, PAGE_SIZE)
+    for note in page.object_list if page else ():
+        note.kind_label = inbox.kind_label(note.kind)
     context = {"page": page, "paginator": paginator, "page_error": page_error}
     return render(request, "channels/notifications.html", context)
 

@@ -21,9 +21,7 @@ class CustomerFilterSet(django_filters.FilterSet):
     industry = django_filters.ModelChoiceFilter(queryset=Industry.objects.all(), label=_("Industry"))
     region = django_filters.CharFilter(method="filter_region", label=_("Region code"))
     account_manager = django_filters.ModelChoiceFilter(
-        queryset=User.objects.filter(
-            role__in=roles.PORTFOLIO, is_active=True
-        ),
+        queryset=User.objects.filter(role__in=roles.PORTFOLIO, is_active=True),
         label=_("Account manager"),
     )
     team = django_filters.ModelChoiceFilter(

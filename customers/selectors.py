@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from channels import roles
 from channels.models import User
 from customers import identifiers, naming
 from customers.models import (
@@ -371,3 +372,8 @@ def duplicate_candidate_rows(*, user: User, candidates) -> list[dict]:
     (shown as a link): answered from the per-request portfolio, without a query."""
     linkable = visible_ids_among(user, [c.customer.pk for c in candidates])
     return [{"candidate": c, "linkable": c.customer.pk in linkable} for c in candidates]
+
+
+def account_managers() -> QuerySet[User]:
+    """Active staff who may hold a portfolio (the choices of handover and assignment forms)."""
+    return User.objects.filter(role__in=roles.PORTFOLIO, is_active=True).order_by("username")

@@ -20,9 +20,7 @@ urlpatterns = [
     path("tiers/evaluations/<int:pk>/", tiers.tier_evaluation_detail, name="tier-evaluation"),
     path("tiers/changes/", tiers.tier_change_list, name="tier-changes"),
     path("<int:pk>/tier-override/", tiers.tier_override_create, name="tier-override"),
-    path(
-        "<int:pk>/tier-override/<int:override_pk>/revoke/", tiers.tier_override_revoke, name="tier-override-revoke"
-    ),
+    path("<int:pk>/tier-override/<int:override_pk>/revoke/", tiers.tier_override_revoke, name="tier-override-revoke"),
     path("segments/", segments.segment_list, name="segment-list"),
     path("segments/new/", segments.segment_create, name="segment-create"),
     path("segments/preview/", segments.segment_preview, name="segment-preview"),

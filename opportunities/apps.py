@@ -10,6 +10,7 @@ class OpportunitiesConfig(AppConfig):
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from channels.models import ChannelType
+        from channels.notifications import register_kind
         from customers.panels import register_panel
         from kam.navigation import register_menu_item
         from opportunities import policy, routing, views
@@ -27,6 +28,9 @@ class OpportunitiesConfig(AppConfig):
             "opportunities", title=_("Open opportunities"), template="opportunities/_customer_panel.html",
             context=views.customer_panel_context, order=20,
         )  # fmt: skip
+
+        register_kind("opportunity", label=_("Opportunity"))
+        register_kind("stale", label=_("Stale opportunity"))
 
         register_menu_item(
             "my-opportunities", label=_("My opportunities"), url_name="opportunities:list", order=10,

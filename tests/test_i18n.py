@@ -20,10 +20,10 @@ def test_every_message_has_a_chinese_translation():
 def test_compiled_catalogue_is_up_to_date():
     mo_file = PO_FILE.with_suffix(".mo")
     assert mo_file.exists() and mo_file.stat().st_mtime >= PO_FILE.stat().st_mtime - 1
-    compiled = {e.msgid: e.msgstr for e in polib.mofile(str(mo_file))}
+    compiled = {(e.msgctxt, e.msgid): e.msgstr for e in polib.mofile(str(mo_file))}
     for entry in polib.pofile(str(PO_FILE)).translated_entries():
         if not entry.msgid_plural:
-            assert compiled.get(entry.msgid) == entry.msgstr, entry.msgid
+            assert compiled.get((entry.msgctxt, entry.msgid)) == entry.msgstr, entry.msgid
 
 
 def test_default_language_is_simplified_chinese():
@@ -49,3 +49,9 @@ def test_language_can_be_switched_on_the_login_page_before_signing_in(client):
     response = client.post(reverse("set_language"), {"language": "en", "next": reverse("login")})
     assert response.status_code == 302
     assert "Log in" in client.get(reverse("login")).content.decode()
+
+
+def test_one_english_word_with_two_chinese_meanings_is_told_apart_by_context():
+    with translation.override("zh-hans"):
+        assert translation.pgettext("visit", "Kind") == "拜访方式"  # on-site, phone… visits
+        assert translation.gettext("Kind") == "类型"  # leads and opportunities, segments, runs, notifications

@@ -128,9 +128,7 @@ def _definition_errors(exc: DjangoValidationError) -> ValidationError:
         responses={204: None, **INVALID, **FORBIDDEN, **NOT_FOUND},
     ),
 )
-class SegmentViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, ScopedViewSet
-):
+class SegmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, ScopedViewSet):
     queryset = Segment.objects.none()  # types the schema; get_queryset scopes by user
     serializer_class = SegmentSerializer
     permission_classes = [IsAuthenticated]  # analysts too: a segment is an analysis, not a change to customers

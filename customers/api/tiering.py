@@ -264,9 +264,7 @@ class TierChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
         responses={202: TierEvaluationSerializer, **INVALID, **FORBIDDEN},
     ),
 )
-class TierEvaluationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet
-):
+class TierEvaluationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet):
     queryset = TierEvaluation.objects.none()
 
     def get_queryset(self):

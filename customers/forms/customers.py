@@ -14,9 +14,10 @@ from django.forms.models import fields_for_model, model_to_dict
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from channels import roles
 from channels.models import User
+from customers import selectors
 from customers.fields import RegionChoiceField
 from customers.models import Contact, Customer, Region, Visit
 from customers.policy import (
@@ -27,10 +28,6 @@ from customers.policy import (
 )
 from customers.services import CONTACT_WRITABLE_FIELDS, CUSTOMER_WRITABLE_FIELDS
 from kam.forms import DATE, TEXT
-
-
-def account_managers():
-    return User.objects.filter(role__in=roles.PORTFOLIO, is_active=True).order_by("username")
 
 
 def _is_text(model, name: str) -> bool:
@@ -77,7 +74,7 @@ class CustomerForm(forms.Form):
         model_fields["region"].queryset = Region.objects.select_related("parent__parent")
         model_fields["status"].choices = [c for c in Customer.Status.choices if c[0] != Customer.Status.MERGED]
         if "account_manager" in model_fields:
-            model_fields["account_manager"].queryset = account_managers()
+            model_fields["account_manager"].queryset = selectors.account_managers()
         self.fields.update(model_fields)
         # "Check as you type": htmx asks for the duplicate hint while the name is entered (a GET, no state change).
         self.fields["name"].widget.attrs.update({
@@ -137,7 +134,9 @@ class ContactForm(forms.Form):
 
 class VisitForm(forms.Form):
     visited_on = forms.DateField(label=_("Date"), widget=DATE)
-    kind = forms.ChoiceField(label=_("Kind"), choices=Visit.Kind.choices, initial=Visit.Kind.ON_SITE)
+    kind = forms.ChoiceField(
+        label=pgettext_lazy("visit", "Kind"), choices=Visit.Kind.choices, initial=Visit.Kind.ON_SITE
+    )
     contacts = forms.ModelMultipleChoiceField(
         label=_("Contacts met"), queryset=Contact.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -178,7 +177,7 @@ class HandoverForm(forms.Form):
     def __init__(self, *args, givers, customers, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["from_user"].queryset = givers
-        self.fields["to_user"].queryset = account_managers()
+        self.fields["to_user"].queryset = selectors.account_managers()
         self.fields["customers"].queryset = customers
 
     def clean(self):

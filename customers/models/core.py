@@ -1,7 +1,6 @@
 """The key-account database: customers, hierarchy, relations, contacts, spend, members, visits,
 naming aliases and the account-manager assignment history."""
 
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q

@@ -35,6 +35,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import User
+from customers import selectors
 from customers.models import Customer, Industry, Region, SpendRecord, Tier, TierEvaluation, TierLevel, Visit
 from customers.policy import may_see_spend
 from customers.selectors import month_starts, region_with_descendants
@@ -237,9 +238,7 @@ def _industry_choices():
 
 
 def _account_manager_choices():
-    from customers.forms.customers import account_managers  # the forms module imports services; import late
-
-    return [(u.pk, str(u)) for u in account_managers()]
+    return [(u.pk, str(u)) for u in selectors.account_managers()]
 
 
 NO_TIER = "none"

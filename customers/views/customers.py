@@ -3,14 +3,13 @@ contacts and visits, duplicates and merge, handover and the caller lookup. Views
 services write, the forms are customers.forms.customers, and every customer comes through
 Customer.objects.visible_to(user) / editable_by(user), so another person's customer is a 404."""
 
-from datetime import date
-
 from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,7 +25,6 @@ from customers.forms.customers import (
     LookupForm,
     MergeForm,
     VisitForm,
-    account_managers,
 )
 from customers.models import Contact, Customer, Region, visible_ids_among
 from customers.panels import render_panels
@@ -70,7 +68,7 @@ def _list_filterset(request) -> CustomerFilterSet:
         del filterset.filters["account_manager"]
     elif user.role == Role.SUPERVISOR and not user.is_superuser:
         own_team = Q(team__supervisor=user) | Q(pk=user.pk)
-        filterset.filters["account_manager"].queryset = account_managers().filter(own_team)
+        filterset.filters["account_manager"].queryset = selectors.account_managers().filter(own_team)
     else:
         # Everyone-seeing roles pick a team first: listing every manager of a province would put
         # thousands of options on every page. The chosen manager stays selectable.
@@ -78,7 +76,7 @@ def _list_filterset(request) -> CustomerFilterSet:
         if team.isdigit() or chosen.isdigit():
             scope = Q(team_id=int(team)) if team.isdigit() else Q()
             scope |= Q(pk=int(chosen)) if chosen.isdigit() else Q()
-            filterset.filters["account_manager"].queryset = account_managers().filter(scope)
+            filterset.filters["account_manager"].queryset = selectors.account_managers().filter(scope)
         else:
             del filterset.filters["account_manager"]
     if user.role in roles.PORTFOLIO and not user.is_superuser:
@@ -151,7 +149,7 @@ def customer_detail(request, pk: int):
         "contacts": [(c, _field_values(c, contact_sensitive)) for c in contacts],
         "visits": visits,
         "next_visit_due": due,
-        "visit_overdue": due is not None and due < date.today(),
+        "visit_overdue": due is not None and due < timezone.localdate(),
         "charts": {
             "spend": charts["spend"] if may_see_spend(user) else None,
             "members": charts["members"],
@@ -168,11 +166,6 @@ def customer_detail(request, pk: int):
 # --- create and edit ----------------------------------------------------------------------------------
 
 
-def _candidate_rows(user, candidates) -> list[dict]:
-    linkable = _visible_ids(user, [c.customer for c in candidates])
-    return [{"candidate": c, "linkable": c.customer.pk in linkable} for c in candidates]
-
-
 @require_http_methods(["GET", "POST"])
 def customer_create(request):
     user = request.user
@@ -186,7 +179,7 @@ def customer_create(request):
                 by=user, confirm_not_duplicate=form.cleaned_data["confirm_not_duplicate"], **form.service_fields()
             )
         except services.DuplicateWarning as warning:
-            candidates = _candidate_rows(user, warning.candidates)
+            candidates = selectors.duplicate_candidate_rows(user=user, candidates=warning.candidates)
         except ValidationError as exc:
             add_service_errors(form, exc)
         except PermissionDenied:
@@ -211,7 +204,7 @@ def customer_edit(request, pk: int):
                 reason=form.cleaned_data.get("reason", ""), **form.service_fields(),
             )  # fmt: skip
         except services.DuplicateWarning as warning:
-            candidates = _candidate_rows(user, warning.candidates)
+            candidates = selectors.duplicate_candidate_rows(user=user, candidates=warning.candidates)
         except ValidationError as exc:
             add_service_errors(form, exc)
         except PermissionDenied:
@@ -240,7 +233,7 @@ def duplicate_check(request):
         found = duplicates.find_duplicates(
             name=name, credit_code=credit_code, phone=phone, parent=None, exclude=exclude
         )
-        candidates = _candidate_rows(user, found)
+        candidates = selectors.duplicate_candidate_rows(user=user, candidates=found)
     return render(request, "customers/_duplicate_hint.html", {"candidates": candidates})
 
 
@@ -275,7 +268,9 @@ def contact_left(request, pk: int, contact_pk: int):
     customer = _editable_customer(request, pk)
     contact = get_object_or_404(Contact, pk=contact_pk, customer=customer, active_to__isnull=True)
     try:
-        services.contact_update(contact=contact, by=request.user, active_to=date.today(), reason=_("Left the company"))
+        services.contact_update(
+            contact=contact, by=request.user, active_to=timezone.localdate(), reason=_("Left the company")
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -367,7 +362,7 @@ def customer_merge(request):
 def customer_handover(request):
     user = request.user
     if user.is_admin_role:
-        givers = account_managers()
+        givers = selectors.account_managers()
     elif user.role == Role.SUPERVISOR:
         givers = User.objects.filter(team__supervisor=user, is_active=True, role__in=roles.PORTFOLIO)
     else:

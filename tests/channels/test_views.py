@@ -57,3 +57,17 @@ def test_matrix_query_count_does_not_grow_with_teams_and_members(client, am, dja
     with django_assert_max_num_queries(len(few)):
         response = client.get(reverse("channels:matrix"))
     assert len(response.context["teams"]) >= 13
+
+
+def test_the_inbox_labels_each_notification_by_its_registered_kind(client, am, teammate):
+    from channels.notifications import notify
+
+    notify([am], kind="opportunity", title="商机待认领")
+    notify([am], kind="unregistered-kind", title="其他提醒")
+    notify([teammate], kind="opportunity", title="同事的提醒")
+    client.force_login(am)
+
+    page = client.get(reverse("channels:notifications")).content.decode()
+
+    assert "商机待认领" in page and "其他提醒" in page and "同事的提醒" not in page
+    assert "<td>Opportunity</td>" in page and "<td>unregistered-kind</td>" in page
