@@ -45,7 +45,7 @@ from customers.models import (
 from customers.naming import name_key
 from customers.reference import ZHEJIANG
 from customers.selectors import month_starts
-from customers.services import assign_customer_codes, refresh_member_counts
+from customers.services import customer_codes_assign, member_counts_refresh
 from kam.demo import Summary, TimedSteps
 
 BATCH = 2000  # rows per INSERT / customers per generation chunk: bounded memory at 100k customers
@@ -575,8 +575,8 @@ class DemoGenerator(TimedSteps):
             self._timed("assign", self._assign_account_managers)
             self._timed("customers", self._create_customers)
             self._timed("facts", self._create_facts)
-            self._timed("codes", lambda: assign_customer_codes(Customer.objects.filter(is_demo=True)))
-            self._timed("member counts", lambda: refresh_member_counts(customer_ids=None))
+            self._timed("codes", lambda: customer_codes_assign(Customer.objects.filter(is_demo=True)))
+            self._timed("member counts", lambda: member_counts_refresh(customer_ids=None))
         self.summary.timings["total"] = time.monotonic() - started
         return self.summary
 

@@ -175,7 +175,7 @@ def chart_cache_key(customer_id: int) -> str:
 def customer_charts(customer: Customer) -> dict:
     """The 360 page's 12-month spend and members series. Billed facts change only when a feed
     arrives, so they are cached per customer (and per day, the axis ends this month); the feeds
-    and merges drop the entry (customers.services.forget_customer_charts)."""
+    and merges drop the entry (customers.services.customer_charts_forget)."""
     today = timezone.localdate()
     cached = cache.get(chart_cache_key(customer.pk))
     if cached and cached["day"] == today:

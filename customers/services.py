@@ -62,11 +62,11 @@ def customer_refresh_keys(*, customer: Customer) -> None:
         name_core=customer.name_core, name_region=customer.name_region, phone_digits=customer.phone_digits
     )
     if not customer.code:
-        assign_customer_codes(Customer.objects.filter(pk=customer.pk))
+        customer_codes_assign(Customer.objects.filter(pk=customer.pk))
         customer.code = Customer.objects.values_list("code", flat=True).get(pk=customer.pk)
 
 
-def assign_customer_codes(queryset) -> int:
+def customer_codes_assign(queryset) -> int:
     """Give every customer in `queryset` without a code its code KA + 8-digit id, in one UPDATE."""
     return queryset.filter(code__isnull=True).update(code=numbered_code(CODE_PREFIX))
 
@@ -461,7 +461,7 @@ def customer_merge(*, survivor: Customer, duplicate: Customer, by: User, reason:
         survivor.save()
         customer_refresh_keys(customer=survivor)
         request_cache.clear()  # children moved to the survivor
-        transaction.on_commit(lambda: forget_customer_charts([survivor.pk, duplicate.pk]))
+        transaction.on_commit(lambda: customer_charts_forget([survivor.pk, duplicate.pk]))
         return MergeRecord.objects.create(
             survivor=survivor, duplicate=duplicate, merged_by=by, reason=reason, moved=moved
         )
@@ -595,7 +595,7 @@ def spend_upsert(*, rows: list[SpendRow]) -> dict[str, int]:
         for r in rows
     ]
     with transaction.atomic():
-        transaction.on_commit(lambda: forget_customer_charts(set(resolved.values())))
+        transaction.on_commit(lambda: customer_charts_forget(set(resolved.values())))
         SpendRecord.objects.bulk_create(
             objs,
             batch_size=2000,
@@ -628,7 +628,7 @@ def members_upsert(*, rows: list[MemberRow]) -> dict[str, int]:
     ]
     touched = set(resolved.values())
     with transaction.atomic():
-        transaction.on_commit(lambda: forget_customer_charts(touched))
+        transaction.on_commit(lambda: customer_charts_forget(touched))
         GroupMember.objects.bulk_create(
             objs,
             batch_size=2000,
@@ -636,16 +636,16 @@ def members_upsert(*, rows: list[MemberRow]) -> dict[str, int]:
             unique_fields=["customer", "msisdn"],
             update_fields=["status", "joined_on", "left_on", "updated_at"],
         )
-        refresh_member_counts(customer_ids=touched)
+        member_counts_refresh(customer_ids=touched)
     return {"received": len(rows), "customers": len(touched)}
 
 
-def forget_customer_charts(customer_ids: Iterable[int]) -> None:
+def customer_charts_forget(customer_ids: Iterable[int]) -> None:
     """Billed facts changed: the 360 page's cached charts of these customers are stale."""
     cache.delete_many([chart_cache_key(pk) for pk in customer_ids])
 
 
-def refresh_member_counts(*, customer_ids: Iterable[int] | None = None) -> int:
+def member_counts_refresh(*, customer_ids: Iterable[int] | None = None) -> int:
     """Set Customer.members_count from the member facts with one UPDATE ... SET = (subquery)."""
     active = (
         GroupMember.objects.filter(customer=OuterRef("pk"), status=GroupMember.Status.ACTIVE)
@@ -660,7 +660,7 @@ def refresh_member_counts(*, customer_ids: Iterable[int] | None = None) -> int:
     return queryset.update(members_count=Coalesce(Subquery(active, output_field=IntegerField()), 0))
 
 
-def refresh_name_keys(*, batch_size: int = 2000) -> int:
+def name_keys_refresh(*, batch_size: int = 2000) -> int:
     """Recompute the stored name keys of every customer and alias after the naming rules changed
     (a new abbreviation or region). The normaliser is Python, so rows are read in primary-key
     batches and only changed keys are written back with bulk_update. Returns the rows changed."""

@@ -81,6 +81,7 @@ def test_worker_process_runs_a_task_enqueued_after_commit(tmp_path):
     task that was enqueued only once the transaction committed."""
     from customers.models import Customer, GroupMember
     from customers.tasks import refresh_member_counts
+    from kam.celery import enqueue_on_commit
 
     customer = Customer.objects.create(name="嘉兴测试有限公司")
     env = {k: v for k, v in os.environ.items()}
@@ -110,7 +111,7 @@ def test_worker_process_runs_a_task_enqueued_after_commit(tmp_path):
     try:
         with transaction.atomic():
             GroupMember.objects.create(customer=customer, msisdn="13900000009", joined_on="2025-01-01")
-            refresh_member_counts.delay_on_commit([customer.pk])
+            enqueue_on_commit(refresh_member_counts, [customer.pk])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if Customer.objects.get(pk=customer.pk).members_count == 1:
@@ -125,11 +126,12 @@ def test_worker_process_runs_a_task_enqueued_after_commit(tmp_path):
 @pytest.mark.django_db
 def test_task_is_not_enqueued_when_the_transaction_rolls_back(django_capture_on_commit_callbacks):
     from customers.tasks import refresh_member_counts
+    from kam.celery import enqueue_on_commit
 
     with django_capture_on_commit_callbacks() as callbacks:
         try:
             with transaction.atomic():
-                refresh_member_counts.delay_on_commit([1])
+                enqueue_on_commit(refresh_member_counts, [1])
                 raise RuntimeError("rolled back")
         except RuntimeError:
             pass

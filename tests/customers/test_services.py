@@ -396,12 +396,12 @@ def test_a_new_abbreviation_reaches_the_stored_keys_of_existing_customers():
     NameAbbreviation.objects.create(abbreviation="浙农信", full_name="浙江省农村信用社联合社")
     naming.clear_cache()
 
-    changed = services.refresh_name_keys()
+    changed = services.name_keys_refresh()
 
     customer.refresh_from_db()
     assert changed >= 1
     assert customer.name_core == naming.name_key("浙农信杭州分行").core
-    assert services.refresh_name_keys() == 0  # idempotent
+    assert services.name_keys_refresh() == 0  # idempotent
 
 
 def test_saving_an_abbreviation_in_admin_enqueues_the_refresh_after_commit(
