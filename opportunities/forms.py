@@ -8,7 +8,7 @@ from channels import roles
 from channels.models import ChannelType, User
 from customers.fields import RegionChoiceField
 from customers.models import Customer, Industry, Region
-from kam.forms import DATE, TEXT
+from kam.form_helpers import DATE, TEXT
 from opportunities.models import (
     OPEN_STAGES,
     STAGE_MOVES,

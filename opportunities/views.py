@@ -23,7 +23,7 @@ from channels.models import Role, User
 from customers import selectors as customer_selectors
 from customers.models import Customer, visible_ids_among
 from customers.services import DuplicateWarning
-from kam.forms import add_service_errors
+from kam.form_helpers import add_service_errors
 from kam.http import safe_next
 from kam.pagination import page_of
 from opportunities import policy, services

@@ -27,7 +27,7 @@ from customers.policy import (
     may_override_credit_code,
 )
 from customers.services import CONTACT_WRITABLE_FIELDS, CUSTOMER_WRITABLE_FIELDS
-from kam.forms import DATE, TEXT
+from kam.form_helpers import DATE, TEXT
 
 
 def _is_text(model, name: str) -> bool:

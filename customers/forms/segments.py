@@ -10,7 +10,7 @@ from channels.models import User
 from customers.models import Segment
 from customers.policy import may_share_segments
 from customers.segments.criteria import clean_definition, registered_criteria
-from kam.forms import add_service_errors
+from kam.form_helpers import add_service_errors
 
 
 class DefinitionForm(forms.Form):

@@ -14,7 +14,7 @@ from channels import roles
 from channels.models import User
 from customers.models import Tier, TierEvaluation
 from customers.tiering.selectors import DIRECTION_DOWN, DIRECTION_UP
-from kam.forms import DATE, TEXT
+from kam.form_helpers import DATE, TEXT
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{1,2})$")
 NO_TIER = "none"  # how "untiered" is spelt in the from/to filters

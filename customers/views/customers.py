@@ -29,7 +29,7 @@ from customers.forms.customers import (
 from customers.models import Contact, Customer, Region, visible_ids_among
 from customers.panels import render_panels
 from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields, may_see_spend
-from kam.forms import add_service_errors
+from kam.form_helpers import add_service_errors
 from kam.pagination import page_of
 
 PAGE_SIZE = 25
@@ -174,20 +174,29 @@ def customer_create(request):
     candidates = []
     form = CustomerForm(request.POST or None, user=user)
     if request.method == "POST" and form.is_valid():
-        try:
-            customer = services.customer_create(
+        saved, candidates = _save(
+            request, form, lambda: services.customer_create(
                 by=user, confirm_not_duplicate=form.cleaned_data["confirm_not_duplicate"], **form.service_fields()
-            )
-        except services.DuplicateWarning as warning:
-            candidates = selectors.duplicate_candidate_rows(user=user, candidates=warning.candidates)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except PermissionDenied:
-            raise Http404 from None
-        else:
-            messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
-            return redirect(customer)
+            ),
+        )  # fmt: skip
+        if saved is not None:
+            messages.success(request, _("Customer %(name)s created.") % {"name": saved.name})
+            return redirect(saved)
     return render(request, "customers/customer_form.html", {"form": form, "candidates": candidates})
+
+
+def _save(request, form, write) -> tuple[Customer | None, list[dict]]:
+    """Run a customer service for a valid form: (the customer, []) when it saved; (None, the likely duplicates
+    to confirm) or (None, []) with its errors on the form when it did not. A refusal is a 404."""
+    try:
+        return write(), []
+    except services.DuplicateWarning as warning:
+        return None, selectors.duplicate_candidate_rows(user=request.user, candidates=warning.candidates)
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return None, []
+    except PermissionDenied:
+        raise Http404 from None
 
 
 @require_http_methods(["GET", "POST"])
@@ -198,20 +207,15 @@ def customer_edit(request, pk: int):
     candidates = []
     form = CustomerForm(request.POST or None, user=user, customer=customer)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.customer_update(
+        saved, candidates = _save(
+            request, form, lambda: services.customer_update(
                 customer=customer, by=user, confirm_not_duplicate=form.cleaned_data["confirm_not_duplicate"],
                 reason=form.cleaned_data.get("reason", ""), **form.service_fields(),
-            )  # fmt: skip
-        except services.DuplicateWarning as warning:
-            candidates = selectors.duplicate_candidate_rows(user=user, candidates=warning.candidates)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        except PermissionDenied:
-            raise Http404 from None
-        else:
+            ),
+        )  # fmt: skip
+        if saved is not None:
             messages.success(request, _("Changes saved."))
-            return redirect(customer)
+            return redirect(saved)
     context = {"form": form, "candidates": candidates, "customer": customer, "title": title}
     return render(request, "customers/customer_form.html", context)
 

@@ -20,7 +20,7 @@ from customers.models import Segment
 from customers.policy import may_change_segment, may_see_spend
 from customers.segments import criteria, selectors, services
 from customers.segments.exports import export_response
-from kam.forms import add_service_errors
+from kam.form_helpers import add_service_errors
 from kam.pagination import CappedPaginator, page_of
 
 PAGE_SIZE = 25

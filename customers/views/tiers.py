@@ -28,7 +28,7 @@ from customers.models import (
 )
 from customers.policy import can_edit, may_approve_override, may_change_tier_rules, may_see_spend, may_start_evaluation
 from customers.tiering import engine, selectors, services
-from kam.forms import add_service_errors
+from kam.form_helpers import add_service_errors
 from kam.pagination import CappedPaginator
 
 PAGE_SIZE = 50
