@@ -41,3 +41,9 @@ class DuplicateSerializer(serializers.Serializer):
     name = serializers.CharField(source="customer.name")
     score = serializers.IntegerField(help_text=_("How alike, 0-100."))
     reasons = serializers.ListField(child=serializers.CharField())
+
+
+class DuplicateConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    duplicates = DuplicateSerializer(many=True, help_text=_("The likely duplicates you may see."))
+    hidden_duplicates = serializers.IntegerField(help_text=_("Likely duplicates in other people's portfolios."))

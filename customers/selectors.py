@@ -367,11 +367,32 @@ def visits_due(*, user: User, within_days: int = 14, limit: int = 20) -> list[tu
     return due[:limit]
 
 
-def duplicate_candidate_rows(*, user: User, candidates) -> list[dict]:
-    """Likely duplicates (DuplicateWarning.candidates) for a page, each with whether the user may open it
-    (shown as a link): answered from the per-request portfolio, without a query."""
-    linkable = visible_ids_among(user, [c.customer.pk for c in candidates])
-    return [{"candidate": c, "linkable": c.customer.pk in linkable} for c in candidates]
+def visible_duplicates(*, user: User, candidates) -> tuple[list, int]:
+    """Likely duplicates (duplicates.DuplicateCandidate) split into those `user` may see and the number of
+    the others: a customer the user may not open is counted, never named (pages, API, imports alike; a data
+    steward sees every one). Answered from the per-request portfolio, without a query."""
+    visible = visible_ids_among(user, [c.customer.pk for c in candidates])
+    shown = [c for c in candidates if c.customer.pk in visible]
+    return shown, len(candidates) - len(shown)
+
+
+@dataclass
+class DuplicateRows:
+    """Likely duplicates for a page: the candidates the user may see (`for row in rows`) and how many others
+    exist in portfolios the user may not see (`hidden`). True when there is anything to confirm."""
+
+    shown: list
+    hidden: int
+
+    def __iter__(self):
+        return iter(self.shown)
+
+    def __bool__(self) -> bool:
+        return bool(self.shown) or self.hidden > 0
+
+
+def duplicate_candidate_rows(*, user: User, candidates) -> DuplicateRows:
+    return DuplicateRows(*visible_duplicates(user=user, candidates=candidates))
 
 
 def account_managers() -> QuerySet[User]:

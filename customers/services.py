@@ -31,6 +31,7 @@ from customers.models import (
     SpendRecord,
     TierChange,
     Visit,
+    visible_ids_among,
 )
 from customers.models.segmentation import TIER_RANK
 from customers.naming import name_key
@@ -88,10 +89,12 @@ def validate_customer(customer: Customer, *, by: User) -> None:
                 problem += " " + _("To keep it anyway, give the reason for the exception.")
             errors.setdefault("credit_code", []).append(problem)
         taken = Customer.objects.live().filter(credit_code=customer.credit_code).exclude(pk=customer.pk).first()
-        if taken is not None:
+        if taken is not None and visible_ids_among(by, [taken.pk]):
             errors.setdefault("credit_code", []).append(
                 _("This credit code is already used by customer %(code)s.") % {"code": taken.code or taken.pk}
             )
+        elif taken is not None:  # someone else's customer: said, not named
+            errors.setdefault("credit_code", []).append(_("This credit code is already used by another customer."))
     else:
         customer.credit_code_exception = ""
     for field, validator in (("phone", identifiers.validate_phone),):

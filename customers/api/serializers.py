@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from channels.models import User
 from customers import identifiers
-from customers.fields import DuplicateSerializer, VisibleContactField, VisibleCustomerField
+from customers.fields import VisibleContactField, VisibleCustomerField
 from customers.models import (
     Contact,
     Customer,
@@ -83,11 +83,6 @@ class CustomerServiceSerializer(CustomerSerializer):
             if f not in Customer.SENSITIVE_FIELDS and f not in CUSTOMER_FINANCE_OUTPUT_FIELDS
         ]  # fmt: skip
         read_only_fields = fields
-
-
-class DuplicateConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    duplicates = DuplicateSerializer(many=True)
 
 
 class MergeRecordSerializer(serializers.ModelSerializer):

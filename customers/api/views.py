@@ -16,18 +16,23 @@ from rest_framework.views import APIView
 from customers import selectors, services
 from customers.api import filters
 from customers.api import serializers as s
+from customers.fields import DuplicateConflictSerializer, DuplicateSerializer
 from customers.models import Contact, Customer, GroupMember, SpendRecord, Visit
 from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields, may_see_spend
 from kam.api.errors import FORBIDDEN, INVALID, NOT_FOUND, conflict_response
 from kam.api.permissions import PERMISSIONS
 from kam.api.viewsets import ScopedViewSet, validated
 
-DUPLICATES = {409: OpenApiResponse(s.DuplicateConflictSerializer, description="Likely duplicates; resend with "
+DUPLICATES = {409: OpenApiResponse(DuplicateConflictSerializer, description="Likely duplicates; resend with "
                                    "`confirm_not_duplicate: true` to save anyway.")}  # fmt: skip
 
 
-def duplicates_response(exc: services.DuplicateWarning) -> Response:
-    return conflict_response(str(exc), duplicates=s.DuplicateSerializer(exc.candidates, many=True).data)
+def duplicates_response(exc: services.DuplicateWarning, user) -> Response:
+    """409 with the likely duplicates the caller may see; the others are only counted, never named."""
+    shown, hidden = selectors.visible_duplicates(user=user, candidates=exc.candidates)
+    return conflict_response(
+        str(exc), duplicates=DuplicateSerializer(shown, many=True).data, hidden_duplicates=hidden
+    )
 
 
 def require_editable(user, customer: Customer) -> None:
@@ -84,7 +89,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
         try:
             customer = services.customer_create(by=request.user, confirm_not_duplicate=confirm, reason=reason, **data)
         except services.DuplicateWarning as exc:
-            return duplicates_response(exc)
+            return duplicates_response(exc, request.user)
         return Response(self.get_serializer(customer).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, pk=None, partial=False):
@@ -97,7 +102,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
                 customer=customer, by=request.user, confirm_not_duplicate=confirm, reason=reason, **data
             )
         except services.DuplicateWarning as exc:
-            return duplicates_response(exc)
+            return duplicates_response(exc, request.user)
         return Response(self.get_serializer(customer).data)
 
     def partial_update(self, request, pk=None):

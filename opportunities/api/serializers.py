@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from channels.models import ChannelType, Team, User
-from customers.fields import DuplicateSerializer, VisibleContactField, VisibleCustomerField
+from customers.fields import VisibleContactField, VisibleCustomerField
 from customers.models import Customer, Industry, Region
 from kam.api.fields import StrictBooleanField, StrictCharField
 from opportunities.models import (
@@ -103,12 +103,6 @@ class OpportunityConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     routing_status = serializers.CharField(required=False)
     claimed_by = serializers.IntegerField(required=False, allow_null=True)
-
-
-class ProspectConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    duplicates = DuplicateSerializer(many=True, help_text=_("The likely duplicates you may see."))
-    hidden_duplicates = serializers.IntegerField(help_text=_("Likely duplicates in other people's portfolios."))
 
 
 class TransferSerializer(serializers.ModelSerializer):

@@ -13,8 +13,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
 from channels.roles import Role
-from customers.fields import DuplicateSerializer
-from customers.models import Customer
+from customers import selectors as customer_selectors
+from customers.fields import DuplicateConflictSerializer, DuplicateSerializer
 from customers.services import DuplicateWarning
 from kam.api.errors import FORBIDDEN, INVALID, NOT_FOUND, conflict_response
 from kam.api.viewsets import ScopedViewSet, validated
@@ -26,7 +26,7 @@ from orders.models import Product
 
 CONFLICT = {409: OpenApiResponse(s.OpportunityConflictSerializer, description="The opportunity is not in a state "
                                  "that allows this (already claimed, closed, changed meanwhile).")}  # fmt: skip
-DUPLICATES = {409: OpenApiResponse(s.ProspectConflictSerializer, description="The prospect may already exist; "
+DUPLICATES = {409: OpenApiResponse(DuplicateConflictSerializer, description="The prospect may already exist; "
                                    "resend with `confirm_not_duplicate: true` to register it anyway.")}  # fmt: skip
 ACTION_ANSWERS = {200: s.OpportunitySerializer, **INVALID, **FORBIDDEN, **NOT_FOUND, **CONFLICT}
 
@@ -42,14 +42,8 @@ def opportunity_rows(user):
 
 def prospect_duplicates_response(exc: DuplicateWarning, user) -> Response:
     """409 with the likely duplicates the caller may see; the others are only counted, never named."""
-    ids = [c.customer.pk for c in exc.candidates]
-    visible = set(Customer.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
-    shown = [c for c in exc.candidates if c.customer.pk in visible]
-    return conflict_response(
-        str(exc),
-        duplicates=DuplicateSerializer(shown, many=True).data,
-        hidden_duplicates=len(exc.candidates) - len(shown),
-    )
+    shown, hidden = customer_selectors.visible_duplicates(user=user, candidates=exc.candidates)
+    return conflict_response(str(exc), duplicates=DuplicateSerializer(shown, many=True).data, hidden_duplicates=hidden)
 
 
 @extend_schema_view(

@@ -58,7 +58,7 @@ def test_prospect_is_created_with_a_name_only(api, am):
 
 
 def test_likely_duplicate_answers_409_with_candidates_and_confirming_creates_it(api, am):
-    existing = CustomerFactory(name="中国工商银行股份有限公司北京市分行", region_id="110000")
+    existing = CustomerFactory(name="中国工商银行股份有限公司北京市分行", region_id="110000", account_manager=am)
     client = api(am)
 
     response = client.post(CUSTOMERS, {"name": "北京工行"}, format="json")
@@ -70,6 +70,7 @@ def test_likely_duplicate_answers_409_with_candidates_and_confirming_creates_it(
     assert set(first) == {"id", "name", "score", "reasons"}
     assert (first["id"], first["name"]) == (existing.pk, existing.name)
     assert isinstance(first["reasons"], list) and first["reasons"]
+    assert body["hidden_duplicates"] == 0
     assert not Customer.objects.filter(name="北京工行").exists()
 
     confirmed = client.post(CUSTOMERS, {"name": "北京工行", "confirm_not_duplicate": True}, format="json")
@@ -85,7 +86,10 @@ def test_rename_into_a_likely_duplicate_answers_409_until_confirmed(api, am):
 
     response = client.patch(f"{CUSTOMERS}{mine.pk}/", {"name": "杭州娃哈哈集团有限公司"}, format="json")
 
-    assert response.status_code == 409 and response.json()["duplicates"]
+    # The existing customer is nobody's the account manager serves: counted, not named.
+    assert response.status_code == 409
+    assert response.json()["duplicates"] == [] and response.json()["hidden_duplicates"] == 1
+    assert "娃哈哈" not in response.json()["detail"]
     mine.refresh_from_db()
     assert mine.name == "杭州新星电子有限公司"
     confirmed = client.patch(

@@ -327,7 +327,9 @@ def test_duplicate_is_confirmed_before_anything_is_saved(client, am, foreign):
     assert response.status_code == 200
     text = page_text(response)
     assert "This customer may already exist." in text
-    assert foreign.code in text and str(foreign.account_manager) in text
+    # Another manager's customer: counted, never named (its code and manager stay hidden).
+    assert foreign.code not in text and str(foreign.account_manager) not in text
+    assert "1 likely duplicate is in a portfolio you do not serve" in text
     assert 'name="confirm_not_duplicate"' in text
     assert Customer.objects.filter(name=foreign.name).count() == 1
 
@@ -341,8 +343,8 @@ def test_duplicate_check_returns_a_fragment_and_changes_nothing(client, am, fore
     response = as_user(client, am).get(reverse("customers:duplicate-check"), {"name": foreign.name})
     text = page_text(response)
     assert response.status_code == 200 and "<html" not in text
-    assert foreign.name in text and foreign.code in text
-    assert f'href="{foreign.get_absolute_url()}"' not in text  # named, but not the AM's to open
+    assert foreign.name not in text and foreign.code not in text  # not the AM's: counted, not named
+    assert "1 likely duplicate is in a portfolio you do not serve" in text
     assert Customer.objects.count() == before
     assert as_user(client, am).post(reverse("customers:duplicate-check"), {"name": foreign.name}).status_code == 405
 
@@ -617,3 +619,24 @@ def test_team_options_are_cached_and_the_chosen_team_stays_selected(client, stew
     html = page.content.decode()
     assert f'<option value="{am.team_id}" selected>{am.team}</option>' in html
     assert html.count(f'<option value="{am.team_id}"') == 2  # selected copy + the cached list
+
+
+def test_the_data_steward_sees_every_likely_duplicate_named(client, steward, foreign):
+    text = page_text(as_user(client, steward).get(reverse("customers:duplicate-check"), {"name": foreign.name}))
+    assert foreign.name in text and foreign.code in text and "portfolio you do not serve" not in text
+
+
+def test_a_used_credit_code_names_the_customer_only_to_who_may_see_it(am, foreign, mine):
+    from django.core.exceptions import ValidationError
+
+    from customers import services
+
+    foreign.credit_code = credit_code(91)
+    foreign.save()
+    mine.credit_code = credit_code(92)
+    mine.save()
+    for taken, named in ((foreign, False), (mine, True)):
+        with pytest.raises(ValidationError) as exc:
+            services.customer_create(by=am, name="温州新开电器有限公司", credit_code=taken.credit_code)
+        message = " ".join(exc.value.message_dict["credit_code"])
+        assert (taken.code in message) is named and "already used by" in message
