@@ -197,13 +197,14 @@ def test_the_owner_finds_his_rows_in_every_customer_owned_api_list(world, am):
 
 def searches(world) -> dict[str, dict]:
     """Pages that search by a query parameter, probed with a term that finds the owner's customer. The term
-    itself is none of the markers (the page echoes it). The duplicate check is left out: it names similar
-    customers across portfolios on purpose, without a link, so that nobody enters one twice."""
+    itself is none of the markers (the page echoes it), except on the duplicate check, which echoes nothing
+    and must count, not name, the likely duplicates in other portfolios."""
     return {
         "/customers/": {"q": "探针港务"},
         "/customers/lookup/": {"phone": "0574-8686 1234"},
         "/customers/merge/": {"q": "探针港务"},
         "/opportunities/new/customers/": {"customer_q": "探针港务"},
+        "/customers/duplicate-check/": {"name": world.customer.name, "phone": "0574-8686 1234"},
     }
 
 
