@@ -111,6 +111,19 @@ def latest_billed_month() -> date:
     return (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
+def checked_period(period: date | None) -> date:
+    """The billed month to evaluate: `period` (the first day of a month, not in the future), or the latest
+    billed month when none is given."""
+    if period is None:
+        return latest_billed_month()
+    if period.day != 1:
+        raise ValidationError({"period": [_('Give the month as "YYYY-MM".')]})
+    if period > timezone.localdate():
+        raise ValidationError({"period": [_("%(month)s is in the future: nothing is billed for it yet.")
+                                          % {"month": f"{period:%Y-%m}"}]})  # fmt: skip
+    return period
+
+
 def scheduled_kind(*, today: date | None = None, tier_policy: TierPolicy | None = None) -> str:
     """What the monthly beat run does: publish every month, or only in January, April, July and October
     (the quarterly publications, each with the billed months up to the end of the previous quarter)."""
@@ -198,9 +211,7 @@ def evaluate_tiers(
             if evaluation.finished_at is not None:
                 return evaluation
         else:
-            period = period or latest_billed_month()
-            if period.day != 1:
-                raise ValidationError({"period": [_('Give the month as "YYYY-MM".')]})
+            period = checked_period(period)
             evaluation = TierEvaluation.objects.create(
                 period=period, kind=kind, rule_version=rules.policy.version, started_by=by
             )

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from channels.models import User
 from customers.models import TIER_RANK, Customer, Tier, TierBand, TierChange, TierEvaluation, TierOverride, TierPolicy
 from customers.policy import may_approve_override, may_change_tier_rules, may_start_evaluation
-from customers.tiering.engine import NO_RANK, Kind, latest_billed_month, load_rules, refresh_service_tiers
+from customers.tiering.engine import NO_RANK, Kind, checked_period, load_rules, refresh_service_tiers
 from kam.celery import enqueue_on_commit
 
 
@@ -31,11 +31,10 @@ def tier_evaluation_start(*, kind: str, by: User, period: date | None = None) ->
         raise ValidationError({"kind": [_("Choose a dry run, an evaluation or a publication.")]})
     if not may_start_evaluation(by, kind):
         raise PermissionDenied(_("Your role may not start this kind of tier evaluation."))
-    if period is not None and period.day != 1:
-        raise ValidationError({"period": [_('Give the month as "YYYY-MM".')]})
+    period = checked_period(period)
     with transaction.atomic():
         evaluation = TierEvaluation.objects.create(
-            period=period or latest_billed_month(),
+            period=period,
             kind=kind,
             rule_version=load_rules().policy.version,
             started_by=by,

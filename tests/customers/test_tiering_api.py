@@ -221,7 +221,10 @@ def test_who_may_start_which_evaluation(request, persona, kind, expected, eager)
     assert TierEvaluation.objects.count() == (1 if expected == 202 else 0)
 
 
-@pytest.mark.parametrize("payload", [{}, {"kind": "everything"}, {"kind": "dry_run", "period": "2026-6-15"}])
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"kind": "everything"}, {"kind": "dry_run", "period": "2026-6-15"}, {"kind": "dry_run", "period": "abc"}],
+)
 def test_starting_an_evaluation_with_bad_input_answers_400(admin_user, payload):
     response = client_for(admin_user).post(EVALUATIONS, payload, format="json")
 
@@ -255,3 +258,16 @@ def test_customer_responses_carry_tier_value_score_and_last_move(moved, am, agen
     # agents serve by tier but see no finance: no revenue, no lifetime value, no reason quoting revenue
     assert service_view["tier"] == "A1" and service_view["value_score"] == body["value_score"]
     assert not {"tier_reason", "avg_monthly_revenue", "lifetime_value"} & set(service_view)
+
+
+def test_a_month_in_the_future_is_refused_on_the_api_and_the_page(admin_user, client):
+    bill(CustomerFactory(tier="C"), 120000)
+    later = f"{datetime.date.today().year + 4}-01"
+
+    response = client_for(admin_user).post(EVALUATIONS, {"kind": "dry_run", "period": later}, format="json")
+    client.force_login(admin_user)
+    page = client.post("/customers/tiers/run/", {"kind": "dry_run", "period": later}, follow=True)
+
+    assert response.status_code == 400 and f"{later} is in the future" in str(response.json()["errors"])
+    assert f"{later} is in the future" in page.content.decode()
+    assert not TierEvaluation.objects.exists()
