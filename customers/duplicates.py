@@ -81,7 +81,7 @@ from rapidfuzz import fuzz
 
 from customers import naming
 from customers.identifiers import clean_credit_code, phone_digits
-from customers.models import Customer, CustomerAlias
+from customers.models import TIER_RANK, Customer, CustomerAlias
 
 SCORE_CREDIT_CODE = 100
 SCORE_SAME_NAME = 95
@@ -223,7 +223,52 @@ def probable_duplicate_groups(*, limit: int = 50) -> list[list[Customer]]:
         members.setdefault(("name", customer.name_core, customer.name_region), []).append(customer)
         if customer.credit_code:
             members.setdefault(("code", customer.credit_code, ""), []).append(customer)
-    return [members[(group["kind"], group["first"], group["second"])] for group in groups]
+    return [sorted(members[(group["kind"], group["first"], group["second"])], key=survivor_rank) for group in groups]
+
+
+# --- which record survives a merge ---------------------------------------------------------------------
+
+# The fields whose filling tells the most complete record (the basics a steward checks first).
+COMPLETENESS_FIELDS = (
+    "short_name", "credit_code", "address", "postal_code", "region_id", "industry_id", "ownership", "phone",
+    "email", "website", "employees", "relationship_since", "parent_id",
+)  # fmt: skip
+
+
+def filled_fields(customer: Customer) -> int:
+    return sum(1 for name in COMPLETENESS_FIELDS if getattr(customer, name) not in (None, ""))
+
+
+def survivor_rank(customer: Customer) -> tuple:
+    """Sort key that puts the record to keep first: the most used and most complete one — a registered
+    credit code, an account manager, the better tier, more group members, more revenue, more fields filled —
+    and the oldest only as the last tie-break (the oldest is often the informal one, e.g. 杭州工行)."""
+    return (
+        not customer.credit_code,
+        customer.account_manager_id is None,
+        TIER_RANK.get(customer.tier, len(TIER_RANK) + 1),
+        -customer.members_count,
+        -(customer.avg_monthly_revenue or 0),
+        -filled_fields(customer),
+        customer.pk,
+    )
+
+
+def survivor_reasons(survivor: Customer, others: list[Customer]) -> list[str]:
+    """Why `survivor` is proposed over `others`: the first criteria of survivor_rank it wins on."""
+    reasons = []
+    if survivor.credit_code and any(not c.credit_code for c in others):
+        reasons.append(_("it has the registered credit code"))
+    if survivor.account_manager_id and any(c.account_manager_id is None for c in others):
+        reasons.append(_("it has an account manager"))
+    rank = TIER_RANK.get(survivor.tier)
+    if rank is not None and any(TIER_RANK.get(c.tier, len(TIER_RANK) + 1) > rank for c in others):
+        reasons.append(_("it has the better tier (%(tier)s)") % {"tier": survivor.tier})
+    if any(c.members_count < survivor.members_count for c in others):
+        reasons.append(_("it has the most group members (%(count)d)") % {"count": survivor.members_count})
+    if any(filled_fields(c) < filled_fields(survivor) for c in others):
+        reasons.append(_("it is the most complete record"))
+    return reasons or [_("the records are alike; it is the oldest")]
 
 
 # --- candidates ------------------------------------------------------------------------------------

@@ -265,18 +265,33 @@ class Change:
     reason: str
     kind: str  # "+", "~" or "-"
     subject: str
-    changes: list[tuple[str, object, object]]  # (field label, old, new)
+    changes: list[tuple[str, object, object]]  # (field label, old, new); related records as Ref
 
 
 HISTORY_WINDOW = 500  # history rows read per model for one page; older changes are in the admin
 
 
-def change_history(customer: Customer, *, limit: int = 50, hidden: dict | None = None) -> list[Change]:
+@dataclass(frozen=True)
+class Ref:
+    """A related record in a change line: its name, and a link when the reader may open it."""
+
+    text: str
+    url: str = ""
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def change_history(
+    customer: Customer, *, limit: int = 50, hidden: dict | None = None, user: User | None = None
+) -> list[Change]:
     """Changes to the customer (and the records merged into it) and to its contacts, newest first.
 
     Reads a bounded window of history rows per model in one query each and diffs consecutive
     versions of the same record in memory (simple_history's prev_record would query per row).
-    `hidden` maps a model to field names the reader may not see (customers.policy); their changes are left out."""
+    `hidden` maps a model to field names the reader may not see (customers.policy); their changes are left out.
+    Foreign keys show the related record's name (one query per related model), customers linked for a
+    `user` who may open them."""
     # The customer and the records merged into it, as one indexed subquery (an OR of "= pk" with a
     # subquery would scan the history table).
     family = Customer.objects.filter(Q(pk=customer.pk) | Q(merged_into=customer)).values("pk")
@@ -292,7 +307,37 @@ def change_history(customer: Customer, *, limit: int = 50, hidden: dict | None =
             entries.append(_change_entry(record, older.get(record.id), (hidden or {}).get(record.instance_type, ())))
             older[record.id] = record
     entries.sort(key=lambda e: e.when, reverse=True)
-    return entries[:limit]
+    entries = entries[:limit]
+    _name_related(entries, user)
+    return entries
+
+
+def _name_related(entries: list[Change], user: User | None) -> None:
+    """Replace the raw ids of foreign-key changes (客户经理: 3 → 2) by the records' names, in place."""
+    wanted: dict[type, set] = {}
+    for entry in entries:
+        for field, old, new in entry.changes:
+            if field.is_relation:
+                wanted.setdefault(field.related_model, set()).update(v for v in (old, new) if v is not None)
+    names = {model: {obj.pk: obj for obj in model._default_manager.filter(pk__in=ids)} for model, ids in wanted.items()}
+    linkable = set()
+    if user is not None and Customer in names:
+        linkable = visible_ids_among(user, names[Customer])
+
+    def ref(model, value):
+        obj = names.get(model, {}).get(value)
+        if obj is None:
+            return value
+        url = obj.get_absolute_url() if model is Customer and obj.pk in linkable else ""
+        return Ref(str(obj), url)
+
+    for entry in entries:
+        entry.changes = [
+            (field, ref(field.related_model, old), ref(field.related_model, new)) if field.is_relation
+            else (field, old, new)
+            for field, old, new in entry.changes
+        ]  # fmt: skip
+        entry.changes = [(str(field.verbose_name), old, new) for field, old, new in entry.changes]
 
 
 def _change_entry(record, previous, hidden=()) -> Change:
@@ -301,7 +346,7 @@ def _change_entry(record, previous, hidden=()) -> Change:
     if record.history_type == "~" and previous is not None:
         for change in record.diff_against(previous, excluded_fields=hidden).changes:
             field = model._meta.get_field(change.field)
-            changes.append((str(field.verbose_name), _display(field, change.old), _display(field, change.new)))
+            changes.append((field, _display(field, change.old), _display(field, change.new)))
     return Change(
         when=record.history_date,
         who=record.history_user,

@@ -155,7 +155,9 @@ def customer_detail(request, pk: int):
             "members": charts["members"],
         },
         "assignments": selectors.assignment_history(customer),
-        "changes": selectors.change_history(customer, hidden={Customer: hidden, Contact: hidden_contact}),
+        "changes": selectors.change_history(
+            customer, hidden={Customer: hidden, Contact: hidden_contact}, user=request.user
+        ),
         "panels": render_panels(request, customer),
         "can_edit": customer.status != Customer.Status.MERGED and can_edit(user, customer),
         "is_steward": policy.is_data_steward(user),
@@ -308,7 +310,10 @@ def visit_create(request, pk: int):
 def duplicate_groups(request):
     if not policy.is_data_steward(request.user):
         raise Http404
-    groups = duplicates.probable_duplicate_groups()
+    groups = [
+        {"members": group, "survivor": group[0], "reasons": duplicates.survivor_reasons(group[0], group[1:])}
+        for group in duplicates.probable_duplicate_groups()
+    ]
     return render(request, "customers/duplicates.html", {"groups": groups})
 
 

@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import translation
 
 from customers import naming
@@ -360,3 +361,21 @@ def test_the_same_branch_entered_twice_under_one_parent_is_a_duplicate():
     found = find_duplicates(name="农行杭州分行", parent=head)
 
     assert [c.customer.name for c in found] == ["中国农业银行股份有限公司杭州分行"]
+
+
+def test_the_most_used_and_complete_record_is_proposed_as_survivor_not_the_oldest(client, steward, am):
+    informal = CustomerFactory(name="杭州工行", credit_code=None, account_manager=None)
+    registered = CustomerFactory(
+        name="中国工商银行股份有限公司杭州分行", credit_code=credit_code(77), account_manager=am, tier="B1",
+        members_count=812,
+    )  # fmt: skip
+
+    [group] = probable_duplicate_groups()
+    client.force_login(steward)
+    page = client.get(reverse("customers:duplicates")).content.decode()
+
+    assert group == [registered, informal]
+    assert "Proposed survivor: 中国工商银行股份有限公司杭州分行" in page
+    assert "it has the registered credit code" in page and "it has the most group members (812)" in page
+    merge_link = f"{reverse('customers:merge')}?survivor={registered.pk}&amp;duplicate={informal.pk}"
+    assert merge_link in page

@@ -462,3 +462,19 @@ def test_cached_charts_follow_a_new_billing_feed(django_capture_on_commit_callba
     with django_capture_on_commit_callbacks(execute=True):
         services.spend_upsert(rows=[services.SpendRow(customer.pk, this_month, "voice", Decimal("250"))])
     assert customer_charts(customer)["spend"]["total"] == 250
+
+
+def test_history_names_related_records_and_links_customers_the_reader_may_open(am, teammate, supervisor):
+    from customers.selectors import Ref
+
+    group = CustomerFactory(name="温州瓯江控股集团有限公司", account_manager=am)
+    customer = services.customer_create(by=am, name="宁波北仑冷链运输有限公司")
+    services.customer_update(customer=customer, by=am, parent=group)
+    services.customer_handover(from_user=am, to_user=teammate, by=supervisor, reason="调岗", customer_ids=[customer.pk])
+
+    changes = {label: (old, new) for e in change_history(customer, user=am) for label, old, new in e.changes}
+
+    assert changes["parent"] == (None, Ref(group.name, group.get_absolute_url()))
+    assert changes["account manager"] == (Ref(str(am)), Ref(str(teammate)))
+    outsider_view = {label: new for e in change_history(customer) for label, _old, new in e.changes}
+    assert outsider_view["parent"] == Ref(group.name)  # named, but no link without a reader who may open it
