@@ -149,7 +149,7 @@ def prepare(size: int, url: str, env: dict[str, str], reuse: bool, contacts_per_
     run([PYTHON, "manage.py", "migrate", "-v0"], env)
     print(f"[{size}] seeding")
     seconds = run(
-        [PYTHON, "manage.py", "seed_demo", "--customers", str(size),
+        [PYTHON, "manage.py", "seed_demo", "--no-evaluate", "--customers", str(size),
          "--contacts-per-customer", str(contacts_per_customer),
          "--members-per-customer", "10", "--months", "24", "--monthly-totals"],
         env,

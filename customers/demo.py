@@ -1535,3 +1535,38 @@ def already_seeded() -> int:
 
 def seed(**options) -> Summary:
     return DemoGenerator(**options).run()
+
+
+# Shared segments of the demo: (owner, name, description, definition). Seed 003 asks for segments and the
+# moves between them; a fresh demo shows a few that a supervisor and an analyst would keep.
+DEMO_SEGMENTS = (
+    ("sup_wang", _("A-class key accounts"), _("Tiers A1 and A2: the accounts served by the whole team."),
+     {"tier": ["A1", "A2"]}),
+    ("sup_wang", _("Visits overdue"), _("Tiered customers whose visit cycle has run out."), {"visit_overdue": True}),
+    ("analyst_sun", _("Spend declining"),
+     _("The last three billed months against the three before, down by more than 10 %: candidates for a retention "
+       "call."), {"spend_trend": "declining"}),
+    ("analyst_sun", _("Large groups without an account manager"), _("100 group members or more, nobody serving."),
+     {"members_min": 100, "no_account_manager": True}),
+)  # fmt: skip
+
+
+def finish(*, segments: bool = True) -> dict[str, int]:
+    """What a fresh demo needs to look alive: the tiers, values and lifetime values of the latest billed month
+    evaluated and published (as the monthly run would), and the shared demo segments. Safe to run twice."""
+    from customers.models import Segment, TierEvaluation
+    from customers.segments.services import segment_create
+    from customers.tiering.engine import evaluate_tiers
+
+    evaluation = evaluate_tiers(kind=TierEvaluation.Kind.PUBLICATION)
+    created = 0
+    if segments:
+        owners = {u.username: u for u in User.objects.filter(username__in={row[0] for row in DEMO_SEGMENTS})}
+        for username, name, description, definition in DEMO_SEGMENTS:
+            owner = owners.get(username)
+            if owner is None or Segment.objects.filter(owner=owner, name=str(name)).exists():
+                continue
+            segment_create(owner=owner, name=str(name), description=str(description), definition=definition,
+                           is_shared=True)  # fmt: skip
+            created += 1
+    return {"evaluated": evaluation.customers, "segments": created}

@@ -33,7 +33,23 @@ def seed(**options) -> str:
 
 @pytest.fixture
 def seeded(db):
-    return seed()
+    """The generator's rows as generated: the evaluation that a real load runs afterwards is tested below."""
+    return seed(no_evaluate=True)
+
+
+def test_a_loaded_demo_has_published_values_and_shared_segments_and_loading_twice_adds_nothing(db):
+    from customers.models import Segment, TierEvaluation
+
+    output = seed()
+
+    published = TierEvaluation.objects.get(kind=TierEvaluation.Kind.PUBLICATION)
+    assert published.finished_at is not None and published.customers > 0
+    active = Customer.objects.filter(status=Customer.Status.ACTIVE)
+    assert not active.filter(value_score__isnull=True).exists()
+    assert active.filter(avg_monthly_revenue__gt=0).count() > active.count() * 0.9
+    assert Segment.objects.filter(is_shared=True).count() == 4
+    assert "evaluated and published" in output
+    assert "nothing to do" in seed() and Segment.objects.count() == 4
 
 
 def test_seeding_creates_the_demo_logins_with_their_roles_channels_and_teams(seeded):

@@ -33,6 +33,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--months", type=int, default=24, help="Months of spend history (default 24).")
         parser.add_argument(
+            "--no-evaluate",
+            action="store_true",
+            help="Leave tiers and values unevaluated and create no demo segments (the benchmarks time those).",
+        )
+        parser.add_argument(
             "--monthly-totals",
             action="store_true",
             help="One spend row per customer and month (the month's total under the main category) instead of "
@@ -67,6 +72,12 @@ class Command(BaseCommand):
         )
         for label, count in summary.counts.items():
             self.stdout.write(f"  {label}: {count:,}")
+        if not options["no_evaluate"]:
+            finished = demo.finish()
+            self.stdout.write(
+                _("Tiers and values evaluated and published for %(count)d customers; %(segments)d shared segments.")
+                % {"count": finished["evaluated"], "segments": finished["segments"]}
+            )
         self.stdout.write(_("Demo logins (password %(password)s):") % {"password": settings.DEMO_PASSWORD})
         for username, display_name, role, *_rest in demo.DEMO_LOGINS:
             self.stdout.write(f"  {username:<12} {display_name}  {role.label}")
