@@ -1544,7 +1544,7 @@ DEMO_SEGMENTS = (
      {"tier": ["A1", "A2"]}),
     ("sup_wang", _("Visits overdue"), _("Tiered customers whose visit cycle has run out."), {"visit_overdue": True}),
     ("analyst_sun", _("Spend declining"),
-     _("The last three billed months against the three before, down by more than 10 %: candidates for a retention "
+     _("The last three billed months against the three before, down by more than a tenth: candidates for a retention "
        "call."), {"spend_trend": "declining"}),
     ("analyst_sun", _("Large groups without an account manager"), _("100 group members or more, nobody serving."),
      {"members_min": 100, "no_account_manager": True}),
