@@ -9,9 +9,11 @@ from customers.models import Contact, Customer, Segment, TierEvaluation, may_edi
 
 
 def hidden_customer_fields(user: User) -> frozenset[str]:
-    """Call-center agents see service-relevant fields only: no finance, strategy, attitude or budget."""
+    """Call-center agents see service-relevant fields only: no finance, strategy, attitude or budget, and none
+    of the computed finance outputs (revenue, lifetime value, value score, the tier's reason). The one field
+    policy of the API, the pages, the history and the exports."""
     if user.sees_service_fields_only:
-        return frozenset(Customer.SENSITIVE_FIELDS)
+        return frozenset(Customer.SENSITIVE_FIELDS) | frozenset(Customer.FINANCE_FIELDS)
     return frozenset()
 
 

@@ -306,3 +306,20 @@ def test_anonymous_callers_are_refused_everywhere(world, method, url):
 
     assert response.status_code in (401, 403)
     assert world.customer.name not in response.content.decode()
+
+
+def test_call_center_agents_get_no_value_score_in_the_api_nor_on_the_360_page(client, world, agent, am):
+    world.customer.value_score = 87
+    world.customer.save()
+
+    api_answer = client_for(agent).get(f"{API}customers/{world.customer.pk}/").json()
+    client.force_login(agent)
+    page = client.get(world.customer.get_absolute_url()).content.decode()
+    client.force_login(am)
+    owners_page = client.get(world.customer.get_absolute_url()).content.decode()
+
+    assert "value_score" not in api_answer and "Value score" not in page
+    assert (
+        "Value score" in owners_page
+        and client_for(am).get(f"{API}customers/{world.customer.pk}/").json()["value_score"] == 87
+    )

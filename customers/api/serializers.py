@@ -53,12 +53,12 @@ CUSTOMER_OUTPUT_FIELDS = [
     "id", "code", "name", "short_name", "credit_code", "credit_code_exception", "address", "postal_code", "region",
     "industry", "ownership", "phone", "email", "website", "employees", "members_count", "relationship_since",
     "status", "tier", "is_strategic", "account_manager", "parent", "merged_into", "created_at", "updated_at",
-    "value_score", "tier_changed_at", "service_tier",
+    "tier_changed_at", "service_tier",
     *Customer.SENSITIVE_FIELDS,
 ]  # fmt: skip
-# Tier and value outputs that are finance data (tier_reason quotes the customer's revenue): call-center agents
-# do not get them, like the sensitive fields. Maintained by customers.tiering; read-only everywhere.
-CUSTOMER_FINANCE_OUTPUT_FIELDS = ("tier_reason", "avg_monthly_revenue", "lifetime_value")
+# Tier and value outputs that are finance data (Customer.FINANCE_FIELDS): maintained by customers.tiering,
+# read-only everywhere, not for call-center agents.
+CUSTOMER_FINANCE_OUTPUT_FIELDS = Customer.FINANCE_FIELDS
 CUSTOMER_OUTPUT_FIELDS += CUSTOMER_FINANCE_OUTPUT_FIELDS
 
 

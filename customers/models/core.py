@@ -217,6 +217,9 @@ class Customer(models.Model):
         COOL = "cool", _("Cool")
         HOSTILE = "hostile", _("Hostile")
 
+    # Computed tier and value outputs that are finance data (tier_reason quotes the customer's revenue; the value
+    # score weighs it): call-center agents do not get them, like the sensitive fields (customers.policy).
+    FINANCE_FIELDS = ("tier_reason", "avg_monthly_revenue", "lifetime_value", "value_score")
     # Fields a call-center agent must not see (finance, strategy, attitude, budget).
     SENSITIVE_FIELDS = (
         "main_business",

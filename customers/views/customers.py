@@ -161,6 +161,7 @@ def customer_detail(request, pk: int):
         "panels": render_panels(request, customer),
         "can_edit": customer.status != Customer.Status.MERGED and can_edit(user, customer),
         "is_steward": policy.is_data_steward(user),
+        "shows_value": "value_score" not in hidden,
     }
     return render(request, "customers/customer_detail.html", context)
 
