@@ -1,5 +1,7 @@
+from axes.utils import reset as axes_reset
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from channels import models
@@ -51,6 +53,13 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.add_fieldsets,
         (_("Organisation"), {"fields": ("display_name", "role", "channel_type", "team")}),
     )
+    actions = ["unlock_logins"]
+
+    @admin.action(description=_("Unlock the logins of the selected staff"), permissions=["change"])
+    def unlock_logins(self, request, queryset):
+        """Forget their failed logins from every address (kam.lockout); the failure log stays for the audit."""
+        count = sum(axes_reset(username=username) for username in queryset.values_list("username", flat=True))
+        self.message_user(request, gettext("Unlocked; failed-login records removed: %(count)d.") % {"count": count})
 
 
 @admin.register(models.Notification)

@@ -7,8 +7,15 @@ class ChannelsConfig(AppConfig):
     verbose_name = _("Channels and organisation")
 
     def ready(self):
-        from channels import notifications
+        from django.db.models.signals import post_save, pre_save
+
+        from channels import notifications, tokens
         from kam.navigation import register_menu_item
+
+        # A new password, an unusable one or deactivation revokes every API token of the user.
+        user = self.get_model("User")
+        pre_save.connect(tokens.remember_credentials, sender=user, dispatch_uid="channels.tokens.remember")
+        post_save.connect(tokens.revoke_on_credentials_change, sender=user, dispatch_uid="channels.tokens.revoke")
 
         register_menu_item("organisation", label=_("Organisation"), url_name="channels:matrix", order=160)
         register_menu_item(

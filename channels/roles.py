@@ -45,5 +45,8 @@ APPROVERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 # The home dashboard (tiers, revenue, moves, coverage gaps) over what they may see: who serves portfolios
 # and who oversees them. Agents and dispatchers route contacts: they get the start links instead.
 DASHBOARD = COVERAGE
+# Staff of outside companies (partner agents): they work the opportunities sent to their company, and see
+# nothing of the operator's own organisation (no staff phone numbers, no segments, no customer records to add).
+EXTERNAL = frozenset({Role.PARTNER})
 # Data stewardship: duplicates, merges, imports.
 STEWARDS = frozenset({Role.DATA_STEWARD, Role.ADMIN})

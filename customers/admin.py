@@ -160,7 +160,7 @@ class VisitAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ("kind",)
     list_select_related = ("customer", "visited_by")
     search_fields = ("customer__name", "purpose")
-    autocomplete_fields = ("customer", "visited_by")
+    autocomplete_fields = ("customer", "visited_by", "contacts")  # 7,000 contacts: search, not a list
     date_hierarchy = "visited_on"
 
 

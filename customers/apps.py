@@ -19,8 +19,13 @@ class CustomersConfig(AppConfig):
             context=tiers.tier_panel_context, order=10,
         )  # fmt: skip
 
-        register_menu_item("customers", label=_("Customers"), url_name="customers:list", order=30)
-        register_menu_item("segments", label=_("Segments"), url_name="customers:segment-list", order=40)
+        register_menu_item(
+            "customers", label=_("Customers"), url_name="customers:list", order=30, visible=policy.may_browse_customers
+        )
+        register_menu_item(
+            "segments", label=_("Segments"), url_name="customers:segment-list", order=40,
+            visible=policy.may_use_segments,
+        )  # fmt: skip
         register_menu_item(
             "caller-lookup", label=_("Caller lookup"), url_name="customers:lookup", order=50,
             visible=policy.may_look_up_callers,

@@ -7,6 +7,7 @@ from channels import roles
 from channels.models import Team, User
 from customers.models import Customer, Industry, Tier
 from customers.selectors import customer_search, region_with_descendants
+from kam.api.filters import IdFilter
 
 
 class CustomerFilterSet(django_filters.FilterSet):
@@ -31,7 +32,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         field_name="account_manager", lookup_expr="isnull", label=_("Without account manager")
     )
     is_strategic = django_filters.BooleanFilter(label=_("Strategic"))
-    parent = django_filters.NumberFilter(field_name="parent", label=_("Subsidiaries of (customer id)"))
+    parent = IdFilter(field_name="parent", label=_("Subsidiaries of (customer id)"))
     ordering = django_filters.OrderingFilter(
         fields=(("name", "name"), ("code", "code"), ("tier", "tier"), ("members_count", "members_count"),
                 ("created_at", "created_at"), ("updated_at", "updated_at"), ("value_score", "value_score")),

@@ -24,7 +24,20 @@ def hidden_contact_fields(user: User) -> frozenset[str]:
 
 
 def may_create_customers(user: User) -> bool:
-    return user.is_admin_role or not (user.is_read_only or user.role in roles.LOOKUP_ONLY)
+    """Staff who serve or keep customers. Partner agents register prospects when they capture an opportunity,
+    never customers directly (the database is the operator's)."""
+    return user.is_admin_role or not (user.is_read_only or user.role in roles.LOOKUP_ONLY | roles.EXTERNAL)
+
+
+def may_browse_customers(user: User) -> bool:
+    """The customer list and search: the operator's staff. Partner agents see the customers of what was sent to
+    them on the opportunity itself, not the database."""
+    return user.role not in roles.EXTERNAL
+
+
+def may_see_staff_contacts(user: User) -> bool:
+    """Staff phone numbers (an account manager's mobile, a segment owner's) are for the operator's own people."""
+    return user.role not in roles.EXTERNAL
 
 
 def may_register_prospects(user: User) -> bool:
@@ -105,6 +118,11 @@ def may_approve_override(user: User) -> bool:
 
 
 # --- segments ---------------------------------------------------------------------------------------------
+
+
+def may_use_segments(user: User) -> bool:
+    """Segments analyse the operator's customer base: not for partner agents."""
+    return user.role not in roles.EXTERNAL
 
 
 def may_share_segments(user: User) -> bool:

@@ -1,6 +1,8 @@
 """Write operations on the key-account database. Every multi-row write is one transaction; every
 change to customers and contacts leaves a history row with who, when and why."""
 
+import copy
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -102,7 +104,7 @@ def validate_customer(customer: Customer, *, by: User) -> None:
             validator(getattr(customer, field))
         except ValidationError as exc:
             errors.setdefault(field, []).extend(exc.messages)
-    if customer.postal_code and not (len(customer.postal_code) == 6 and customer.postal_code.isdigit()):
+    if customer.postal_code and not re.fullmatch(r"[0-9]{6}", customer.postal_code):
         errors.setdefault("postal_code", []).append(_("A postal code has 6 digits."))
     if customer.parent_id:
         problem = _hierarchy_problem(customer)
@@ -116,6 +118,19 @@ def validate_customer(customer: Customer, *, by: User) -> None:
         errors.setdefault("account_manager", []).append(_("Choose an account manager."))
     if errors:
         raise ValidationError(errors)
+
+
+def customer_field_errors(*, by: User, customer: Customer | None = None, **fields) -> dict[str, list[str]]:
+    """What `validate_customer` finds in these values (set on a copy of `customer`, or on a new one), without
+    saving or raising: a page whose form already refuses other fields shows these errors in the same answer."""
+    draft = copy.copy(customer) if customer is not None else Customer()
+    for field, value in fields.items():
+        setattr(draft, field, value)
+    try:
+        validate_customer(draft, by=by)
+    except ValidationError as exc:
+        return exc.message_dict
+    return {}
 
 
 def _hierarchy_problem(customer: Customer) -> str | None:

@@ -5,6 +5,7 @@ Production and CI set DATABASE_URL=postgres://... and REDIS_URL=redis://...
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -44,12 +45,13 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
     "simple_history",
+    "axes",
     "kam",
     "channels.apps.ChannelsConfig",
     "customers.apps.CustomersConfig",
@@ -68,11 +70,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kam.middleware.LoginRequiredMiddleware",
+    "kam.middleware.NoStoreWhenSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a login refused for a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "kam.urls"
@@ -122,10 +126,12 @@ AUTH_USER_MODEL = "channels.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Axes first: it refuses a locked-out login before the password is even checked (kam.lockout).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -211,6 +217,35 @@ if SECURE_HTTPS:
         # Only behind a proxy that overwrites X-Forwarded-Proto.
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Signing in: lockout after failed logins, API tokens ------------------------------------------
+# django-axes counts the failed logins of the login page, the admin and POST /api/v1/auth/token/ (kam.lockout).
+# An account is locked from one address after KAM_LOGIN_FAILURE_LIMIT failures; an address is locked for every
+# account after KAM_LOGIN_FAILURE_LIMIT_PER_ADDRESS failures (looser: offices share one address behind NAT; 0 = off).
+# A lock lifts KAM_LOGIN_COOLOFF_MINUTES after the last failed attempt, or when an admin unlocks it (README).
+AXES_FAILURE_LIMIT = env.int("KAM_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("KAM_LOGIN_COOLOFF_MINUTES", default=60))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+KAM_LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("KAM_LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=50)
+AXES_HANDLER = "kam.lockout.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "kam.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "kam.lockout.client_address"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failed login stays in admin (AccessAttempt rows go on unlock)
+AXES_SENSITIVE_PARAMETERS = []  # logs name the account and the address (passwords are always masked)
+# Behind DJANGO_TRUSTED_PROXIES reverse proxies that append to X-Forwarded-For, the client address is the entry
+# the outermost of them appended; without DJANGO_BEHIND_PROXY it is REMOTE_ADDR (a forged header changes nothing).
+BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
+KAM_TRUSTED_PROXIES = env.int("DJANGO_TRUSTED_PROXIES", default=1) if BEHIND_PROXY else 0
+# API tokens (django-rest-knox): stored hashed, one per client login, expiring. People get KAM_API_TOKEN_HOURS;
+# integration logins (systems, not people) KAM_API_TOKEN_HOURS_INTEGRATION, so the system stores a token it rotates
+# monthly instead of a password. A login beyond KAM_API_TOKENS_PER_USER live tokens revokes the oldest ones.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.int("KAM_API_TOKEN_HOURS", default=10)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+KAM_API_TOKEN_TTL_INTEGRATION = timedelta(hours=env.int("KAM_API_TOKEN_HOURS_INTEGRATION", default=30 * 24))
+KAM_API_TOKENS_PER_USER = env.int("KAM_API_TOKENS_PER_USER", default=20)
+
 # --- E-mail ---------------------------------------------------------------------------------------
 MAILERS = {
     "default": {
@@ -235,15 +270,21 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="kam.sms.LoggingSmsBackend")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so a bad token answers 401 with WWW-Authenticate rather than a session 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "kam.api.pagination.KeysetPagination",
     "PAGE_SIZE": 25,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "kam.api.schema.AutoSchema",  # "" allowed where the API returns it
     "EXCEPTION_HANDLER": "kam.api.errors.exception_handler",
+    # JSON nested deeper than kam.api.parsers.MAX_DEPTH is a 400 (Python's decoder would recurse into a 500).
+    "DEFAULT_PARSER_CLASSES": [
+        "kam.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "KAM API",
@@ -289,6 +330,9 @@ else:
         "control_folder": str(VAR_DIR / "broker" / "control"),  # kombu's default is ./control
         "store_processed": False,
         "visibility_timeout": 1800,
+        # kombu polls the folder once a second by default: with prefetch 1, that is about two messages a
+        # second for a worker of two. A tenth of a second routes a demo burst in seconds (a listdir per poll).
+        "polling_interval": 0.1,
     }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": 1800}
 CELERY_VISIBILITY_TIMEOUT = 1800
@@ -354,8 +398,21 @@ KAM_ROUTING_SWEEP_AFTER = env.int("KAM_ROUTING_SWEEP_AFTER", default=90)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Times with their UTC offset, so that lines of gunicorn, the app and the Celery processes compare.
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s", "datefmt": "%Y-%m-%dT%H:%M:%S%z"}
+    },
+    "filters": {
+        "expected_denials": {"()": "kam.logfilters.ExpectedDenials"},
+        "no_hostname_noise": {"()": "kam.logfilters.NoHostnameNoise"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["expected_denials", "no_hostname_noise"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

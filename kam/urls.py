@@ -21,6 +21,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# Styled, translated error pages; JSON for /api/ paths (kam.views).
+handler400 = "kam.views.bad_request"
+handler403 = "kam.views.permission_denied"
+handler404 = "kam.views.page_not_found"
+handler500 = "kam.views.server_error"
+
 if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 

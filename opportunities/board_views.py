@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from channels import roles
 from channels.models import ChannelType, Team, User
 from customers.models import Customer, Industry, Region, Tier
+from kam.form_helpers import RefuseControlCharacters
 from kam.pagination import CappedPaginator, page_of
 from opportunities import pipeline as analytics
 from opportunities import policy, routing, selectors, services
@@ -60,7 +61,7 @@ def _require_dispatcher(user: User) -> None:
 # --- dispatch board ------------------------------------------------------------------------------------
 
 
-class DispatchForm(forms.Form):
+class DispatchForm(RefuseControlCharacters, forms.Form):
     opportunity = forms.IntegerField(widget=forms.HiddenInput)
     to_channel = forms.ChoiceField(
         label=gettext_lazy("Channel"), choices=[("", "---------"), *DISPATCH_CHANNELS], required=False
@@ -264,7 +265,8 @@ class RuleTestForm(forms.Form):
         from orders.models import Product
 
         self.user = user
-        self.fields["products"].queryset = Product.objects.filter(is_active=True)
+        # What a salesperson may propose today: retired (legacy) and inactive products are not offered.
+        self.fields["products"].queryset = Product.objects.offered().order_by("code")
         self.opp: Opportunity | None = None
         self.product_ids: set[int] | None = None
 

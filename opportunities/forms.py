@@ -8,7 +8,7 @@ from channels import roles
 from channels.models import ChannelType, User
 from customers.fields import RegionChoiceField
 from customers.models import Customer, Industry, Region
-from kam.form_helpers import DATE, TEXT
+from kam.form_helpers import DATE, TEXT, RefuseControlCharacters
 from opportunities.models import (
     OPEN_STAGES,
     STAGE_MOVES,
@@ -18,6 +18,7 @@ from opportunities.models import (
     NeedType,
     Opportunity,
     Stage,
+    next_stage_forward,
 )
 from orders.models import Product
 
@@ -38,7 +39,7 @@ class ProductChoiceField(forms.ModelMultipleChoiceField):
 # --- capture -----------------------------------------------------------------------------------------
 
 
-class CaptureForm(forms.Form):
+class CaptureForm(RefuseControlCharacters, forms.Form):
     """Capture a lead or an opportunity (seed 004 五(二)): an existing customer (chosen from a search)
     or a prospect (name, phone, region, industry), the contact, the need and the products of interest."""
 
@@ -115,13 +116,13 @@ class CaptureForm(forms.Form):
 # --- actions on one opportunity ----------------------------------------------------------------------
 
 
-class ReturnForm(forms.Form):
+class ReturnForm(RefuseControlCharacters, forms.Form):
     reason = forms.CharField(
         label=_("Why can you not serve it?"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
-class StageForm(forms.Form):
+class StageForm(RefuseControlCharacters, forms.Form):
     stage = forms.ChoiceField(label=_("Move to stage"), choices=())
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
 
@@ -129,9 +130,11 @@ class StageForm(forms.Form):
         super().__init__(*args, **kwargs)
         allowed = STAGE_MOVES.get(opportunity.stage, set()) if opportunity is not None else set(OPEN_STAGES)
         self.fields["stage"].choices = [(s.value, s.label) for s in OPEN_STAGES if s in allowed]
+        if opportunity is not None:
+            self.fields["stage"].initial = next_stage_forward(opportunity.stage)
 
 
-class QualifyForm(forms.Form):
+class QualifyForm(RefuseControlCharacters, forms.Form):
     products = ProductChoiceField(label=_("Products of interest"), queryset=Product.objects.none(), required=False)
     need_type = forms.ChoiceField(label=_("Need type"), choices=[("", "---------"), *NeedType.choices],
                                   required=False)  # fmt: skip
@@ -144,7 +147,7 @@ class QualifyForm(forms.Form):
         self.fields["products"].queryset = offered_products()
 
 
-class CloseForm(forms.Form):
+class CloseForm(RefuseControlCharacters, forms.Form):
     RESULTS = [(Stage.WON.value, Stage.WON.label), (Stage.LOST.value, Stage.LOST.label),
                (Stage.SUSPENDED.value, Stage.SUSPENDED.label)]  # fmt: skip
 
@@ -158,7 +161,7 @@ class CloseForm(forms.Form):
         self.fields["reason"].queryset = CloseReason.objects.filter(is_active=True)
 
 
-class ActivityForm(forms.Form):
+class ActivityForm(RefuseControlCharacters, forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Activity.Kind.choices, initial=Activity.Kind.CALL)
     notes = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 2}))
     at = forms.DateTimeField(label=_("When"), required=False, widget=DATETIME, help_text=_("Empty: now."))
@@ -166,7 +169,7 @@ class ActivityForm(forms.Form):
     next_action_due = forms.DateField(label=_("Next action due"), required=False, widget=DATE)
 
 
-class DispatchForm(forms.Form):
+class DispatchForm(RefuseControlCharacters, forms.Form):
     CHANNELS = [
         ("", "---------"),
         ("account_manager", _("The customer's account manager")),

@@ -7,11 +7,14 @@ row; every stage move a `StageChange` row. Stages' probabilities and stale limit
 loss reasons and routing rules are data (editable rows), not constants.
 """
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from channels import roles
 from channels.models import BilingualName
@@ -71,6 +74,14 @@ STAGE_MOVES = {
     Stage.SUSPENDED: set(OPEN_STAGES),
 }
 WIN_FROM = {Stage.BIDDING, Stage.NEGOTIATING, Stage.SIGNED}
+
+
+def next_stage_forward(stage: str) -> Stage | None:
+    """The nearest later open stage `stage` may move to: what a "move" offers first (None: no step forward)."""
+    if stage not in OPEN_STAGES:
+        return None
+    later = OPEN_STAGES[OPEN_STAGES.index(stage) + 1 :]
+    return next((s for s in later if s in STAGE_MOVES.get(stage, ())), None)
 
 
 class NeedType(models.TextChoices):
@@ -417,7 +428,7 @@ class Transfer(models.Model):
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     from_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("from"),
+        verbose_name=pgettext_lazy("transfer", "from"),
     )  # fmt: skip
     from_channel = models.ForeignKey(
         "channels.ChannelType", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
@@ -425,7 +436,7 @@ class Transfer(models.Model):
     )  # fmt: skip
     to_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("to"),
+        verbose_name=pgettext_lazy("transfer", "to"),
     )  # fmt: skip
     to_channel = models.ForeignKey(
         "channels.ChannelType", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
@@ -471,8 +482,8 @@ class StageChange(models.Model):
     """Stage history: every move, with the days spent in the stage it left."""
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_changes")
-    from_stage = models.CharField(_("from"), max_length=12, choices=Stage.choices, blank=True)
-    to_stage = models.CharField(_("to"), max_length=12, choices=Stage.choices)
+    from_stage = models.CharField(pgettext_lazy("stage", "from"), max_length=12, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(pgettext_lazy("stage", "to"), max_length=12, choices=Stage.choices)
     days_in_stage = models.DecimalField(_("days in the previous stage"), max_digits=8, decimal_places=2, null=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -494,6 +505,13 @@ class StageChange(models.Model):
     def __str__(self):
         return f"{self.opportunity_id} {self.from_stage}→{self.to_stage}"
 
+    @property
+    def whole_days_in_stage(self) -> int | None:
+        """The days spent in the stage left, to the nearest whole day (the timeline says "3 days")."""
+        if self.days_in_stage is None:
+            return None
+        return int(Decimal(self.days_in_stage).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
 
 class Activity(models.Model):
     """Follow-up work on an opportunity: calls, visits, meetings, e-mails, notes."""
@@ -502,7 +520,7 @@ class Activity(models.Model):
         CALL = "call", _("Phone call")
         VISIT = "visit", _("Visit")
         MEETING = "meeting", _("Meeting")
-        EMAIL = "email", _("E-mail")
+        EMAIL = "email", pgettext_lazy("activity", "E-mail")
         SURVEY = "survey", _("Site survey")
         NOTE = "note", _("Note")
 

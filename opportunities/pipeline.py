@@ -22,6 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from channels.models import User
+from kam.validators import parse_id
 from opportunities.models import CLOSED_STAGES, OPEN_STAGES, Opportunity, Stage, StageChange
 
 COHORT_MONTHS = 24  # the cohort table shows at most this many capture months (newest)
@@ -278,8 +279,8 @@ def drill_rows(rows: QuerySet[Opportunity], params) -> tuple[QuerySet[Opportunit
     if team == NO_TEAM:
         rows = rows.alias(team_key=TEAM_ID).filter(team_key__isnull=True)
         applied.append(_("no team"))
-    elif team.isdigit():
-        rows = rows.alias(team_key=TEAM_ID).filter(team_key=int(team))
+    elif parse_id(team):
+        rows = rows.alias(team_key=TEAM_ID).filter(team_key=parse_id(team))
         applied.append(_("one team"))
     close_month = params.get("close_month", "")
     if close_month == NO_DATE:
@@ -303,8 +304,8 @@ def drill_rows(rows: QuerySet[Opportunity], params) -> tuple[QuerySet[Opportunit
         rows = rows.filter(stage=result)
         applied.append(Stage(result).label)
     reason = params.get("reason", "")
-    if reason.isdigit():
-        rows = rows.filter(close_reason_id=int(reason))
+    if parse_id(reason):
+        rows = rows.filter(close_reason_id=parse_id(reason))
         applied.append(_("one close reason"))
     competitor = (params.get("competitor") or "").strip()
     if competitor:

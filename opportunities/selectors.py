@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from channels import roles
 from channels.models import Role, User
+from kam.validators import parse_id
 from opportunities.models import Opportunity, RoutingStatus, Transfer
 
 # A pending row younger than this is simply waiting for its Celery task; older, the router missed it.
@@ -111,8 +112,8 @@ def find_opportunity(*, user: User, ref: str) -> Opportunity | None:
     """An opportunity the user may see, by id or number (OP00000042)."""
     ref = (ref or "").strip()
     rows = Opportunity.objects.visible_to(user).select_related("customer")
-    if ref.isdigit():
-        return rows.filter(pk=int(ref)).first()
+    if (pk := parse_id(ref)) is not None:
+        return rows.filter(pk=pk).first()
     if ref:
         return rows.filter(code__iexact=ref).first()
     return None

@@ -26,6 +26,7 @@ from customers.services import DuplicateWarning
 from kam.form_helpers import add_service_errors
 from kam.http import safe_next
 from kam.pagination import page_of
+from kam.validators import parse_id
 from opportunities import policy, services
 from opportunities.filters import MyOpportunityFilterSet
 from opportunities.forms import (
@@ -46,6 +47,7 @@ from opportunities.models import (
     RoutingStatus,
     Stage,
     StageSetting,
+    next_stage_forward,
 )
 
 PAGE_SIZE = 25
@@ -103,6 +105,7 @@ def _mark(rows, user: User, stale_limits: dict[str, int], now) -> None:
             opp.stage in OPEN_STAGES and limit and opp.stage_changed_at and (now - opp.stage_changed_at).days > limit
         )
         opp.next_stages = [s for s in OPEN_STAGES if s in STAGE_MOVES.get(opp.stage, ())]
+        opp.default_stage = next_stage_forward(opp.stage)  # selected: one click moves forward, never back
         opp.may_move = policy.may_move_stage(user, opp)
 
 
@@ -168,8 +171,8 @@ def capture(request):
         raise PermissionDenied
     initial = {}
     chosen = None
-    if request.method == "GET" and request.GET.get("customer", "").isdigit():
-        chosen = Customer.objects.visible_to(user).live().filter(pk=int(request.GET["customer"])).first()
+    if request.method == "GET" and (customer_id := parse_id(request.GET.get("customer"))):
+        chosen = Customer.objects.visible_to(user).live().filter(pk=customer_id).first()
         if chosen is not None:
             initial["customer"] = chosen.pk
     form = CaptureForm(request.POST or None, user=user, initial=initial)

@@ -296,9 +296,10 @@ def test_session_writes_need_the_csrf_token(world, am):
      ("post", "customers/{c}/merge/"), ("post", "customers/{c}/handover/"), ("post", "handovers/"),
      ("get", "customers/lookup/?phone=13712345678"), ("get", "contacts/"), ("get", "contacts/{ct}/"),
      ("post", "contacts/"), ("get", "visits/"), ("get", "visits/{v}/"), ("post", "visits/"), ("get", "spend/"),
-     ("post", "spend/"), ("get", "members/"), ("post", "members/"), ("get", "schema/"), ("get", "docs/")],
+     ("post", "spend/"), ("get", "members/"), ("post", "members/"), ("get", "schema/")],
 )  # fmt: skip
 def test_anonymous_callers_are_refused_everywhere(world, method, url):
+    """(The docs page, a page for people, sends to the login page instead: tests/test_error_pages.py.)"""
     url = url.format(c=world.customer.pk, ct=world.contact.pk, v=world.visit.pk)
 
     client = APIClient()
@@ -323,3 +324,46 @@ def test_call_center_agents_get_no_value_score_in_the_api_nor_on_the_360_page(cl
         "Value score" in owners_page
         and client_for(am).get(f"{API}customers/{world.customer.pk}/").json()["value_score"] == 87
     )
+
+
+@pytest.fixture
+def partner_staff(db):
+    from channels.models import Role
+    from tests.channels.factories import PartnerFactory, UserFactory
+
+    return UserFactory(username="partner", role=Role.PARTNER, partner=PartnerFactory())
+
+
+def test_partner_agents_add_no_customers_and_see_no_segments_nor_staff_phone_numbers(
+    client, partner_staff, supervisor, world
+):
+    from customers.models import Segment
+    from customers.segments import services as segment_services
+
+    supervisor.mobile = "13900001111"
+    supervisor.save()
+    segment_services.segment_create(owner=supervisor, name="A类", definition={"tier": ["A1"]}, is_shared=True)
+    api = client_for(partner_staff)
+
+    created = api.post(f"{API}customers/", {"name": "杭州新开通信器材有限公司"}, format="json")
+    segments = api.get(f"{API}segments/").json()
+    client.force_login(partner_staff)
+    home = client.get("/").content.decode()
+
+    assert created.status_code == 403 and not Customer.objects.filter(name="杭州新开通信器材有限公司").exists()
+    assert segments["results"] == [] and Segment.objects.visible_to(partner_staff).count() == 0
+    assert 'href="/customers/segments/"' not in home and 'href="/customers/"' not in home
+
+
+def test_staff_phone_numbers_are_hidden_from_partner_agents_only(partner_staff, supervisor, am):
+    from types import SimpleNamespace
+
+    from customers.api.serializers import StaffSerializer
+
+    am.mobile = "13700002222"
+    am.save()
+
+    def mobile_as_read_by(reader):
+        return StaffSerializer(am, context={"request": SimpleNamespace(user=reader)}).data["mobile"]
+
+    assert (mobile_as_read_by(supervisor), mobile_as_read_by(partner_staff)) == ("13700002222", "")

@@ -11,6 +11,10 @@ pytestmark = pytest.mark.django_db
 
 DOCUMENTED_PATHS = {
     "/api/v1/auth/token/": {"post"},
+    "/api/v1/auth/logout/": {"post"},
+    "/api/v1/auth/tokens/": {"get"},
+    "/api/v1/auth/tokens/{prefix}/": {"delete"},
+    "/api/v1/auth/tokens/revoke-all/": {"post"},
     "/api/v1/customers/": {"get", "post"},
     "/api/v1/customers/{id}/": {"get", "put", "patch"},
     "/api/v1/customers/{id}/merge/": {"post"},
@@ -127,3 +131,14 @@ def test_docs_page_and_its_script_load_from_this_server_only(am):
     init = client.get(next(src for src in sources if src.startswith("/api/v1/docs/")).replace("&amp;", "&"))
     assert init.status_code == 200 and "/api/v1/schema/" in init.content.decode()
     assert not re.search(r"https?://", init.content.decode())
+
+
+def test_optional_choice_email_and_url_outputs_allow_the_blank_the_api_returns(schema):
+    # Given the answers give "" for an empty optional choice, e-mail or URL (blank=True on the model)
+    customer = schema["components"]["schemas"]["Customer"]["properties"]
+
+    # Then the schema allows it beside the enum or the format, as it does for the inputs
+    assert {"$ref": "#/components/schemas/BlankEnum"} in customer["ownership"]["oneOf"]
+    for name in ("email", "website"):
+        assert {"type": "string", "maxLength": 0} in customer[name]["oneOf"], name
+    assert "oneOf" not in customer["name"] and "minLength" not in customer["name"]

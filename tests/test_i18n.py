@@ -55,3 +55,13 @@ def test_one_english_word_with_two_chinese_meanings_is_told_apart_by_context():
     with translation.override("zh-hans"):
         assert translation.pgettext("visit", "Kind") == "拜访方式"  # on-site, phone… visits
         assert translation.gettext("Kind") == "类型"  # leads and opportunities, segments, runs, notifications
+
+
+def test_a_record_title_and_a_job_title_and_the_timeline_from_are_told_apart():
+    with translation.override("zh-hans"):
+        assert translation.gettext("Title") == "标题"  # opportunities, notifications
+        assert translation.pgettext("contact", "Title") == "职务"  # a contact's job title
+        assert translation.pgettext("timeline", "from") == "从"  # "from X → Y" in an opportunity's timeline
+        assert translation.gettext("- Select an option -") == "- 请选择 -"  # every select's empty choice
+        # the menu item and the page it opens say the same
+        assert translation.gettext("Passed on") == translation.gettext("What I passed on")

@@ -168,3 +168,70 @@ def test_the_cache_uses_database_1_of_the_brokers_redis_server(broker, cache):
     from kam.settings import redis_db_url
 
     assert redis_db_url(broker, 1) == cache
+
+
+@pytest.mark.skipif(bool(os.environ.get("REDIS_URL")), reason="the embedded broker is the zero-setup default only")
+def test_a_burst_on_the_embedded_broker_drains_in_seconds(tmp_path):
+    """The filesystem broker of the zero-setup install: 100 messages queued at once are all taken by one worker
+    of two processes within a few seconds (kombu's default 1 s polling made that about 2 messages a second)."""
+    env = {**os.environ, "KAM_VAR_DIR": str(tmp_path), "CELERY_TASK_ALWAYS_EAGER": "0"}
+    env.pop("DATABASE_URL", None)
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "kam", "worker", "-c", "2", "--without-heartbeat", "--without-mingle",
+         "--without-gossip", "--loglevel", "INFO", "--logfile", str(log)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while " ready." not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        send = "from kam.celery import app\nfor _ in range(100): app.send_task('celery.backend_cleanup')"
+        subprocess.run([sys.executable, "-c", f"import django; django.setup()\n{send}"], cwd=ROOT, env=env, check=True)
+        queue = tmp_path / "broker" / "queue"
+        started = time.monotonic()
+        while any(queue.iterdir()) and time.monotonic() - started < 30:
+            time.sleep(0.1)
+        assert not any(queue.iterdir()), f"{len(list(queue.iterdir()))} messages still queued after 30 s"
+        assert time.monotonic() - started < 10
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+@pytest.mark.django_db
+def test_an_expected_denial_is_one_log_line_and_a_server_error_keeps_its_traceback(client, analyst):
+    import io
+    import logging
+
+    handler = logging.getHandlerByName("console")
+    out = io.StringIO()
+    previous = handler.setStream(out)
+    try:
+        client.force_login(analyst)
+        status = client.get("/opportunities/dispatch/").status_code
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logging.getLogger("django.request").error("Internal Server Error: /x", exc_info=True,
+                                                      extra={"status_code": 500})  # fmt: skip
+    finally:
+        handler.setStream(previous)
+    lines = out.getvalue().splitlines()
+    cut = next(i for i, line in enumerate(lines) if "Internal Server Error" in line)
+    denial, error = lines[:cut], "\n".join(lines[cut:])
+
+    [forbidden] = [line for line in denial if "django.request" in line]
+    assert status == 403 and forbidden.endswith("Forbidden (Permission denied): /opportunities/dispatch/")
+    assert not any("Traceback" in line for line in denial)
+    assert "Traceback" in error and "RuntimeError: boom" in error
+
+
+def test_kombus_no_hostname_warning_is_not_logged():
+    import logging
+
+    handler = logging.getHandlerByName("console")
+    noise = logging.LogRecord("kombu.connection", logging.WARNING, __file__, 1, "No hostname was supplied. "
+                              "Reverting to default 'localhost'", None, None)  # fmt: skip
+    other = logging.LogRecord("kombu.connection", logging.WARNING, __file__, 1, "connection lost", None, None)
+    assert not handler.filter(noise) and handler.filter(other)

@@ -2,6 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from channels.models import Notification
+from kam.api.fields import id_field
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -18,6 +19,6 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 class MarkReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=500,
+        child=id_field(), required=False, max_length=500,
         help_text=_("Only these notifications; leave out to mark all of yours read."),
     )  # fmt: skip

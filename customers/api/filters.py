@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.filters import CustomerFilterSet
 from customers.models import Contact, GroupMember, SpendRecord, Visit
+from kam.api.filters import IdFilter
 
 
 class CustomerApiFilterSet(CustomerFilterSet):
@@ -23,7 +24,7 @@ class ByCustomerFilterSet(django_filters.FilterSet):
     """`customer` as a plain number, not a choice among all customers: a choice field would answer 400
     for ids that do not exist and 200 for other people's, and so tell which ids exist."""
 
-    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer id"))
+    customer = IdFilter(field_name="customer_id", label=_("Customer id"))
 
 
 class ContactFilterSet(ByCustomerFilterSet):

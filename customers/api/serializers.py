@@ -26,8 +26,17 @@ from customers.models import (
     Tier,
     Visit,
 )
+from customers.policy import may_see_staff_contacts
 from customers.services import feed_customer_map
-from kam.api.fields import StrictBooleanField, StrictCharField, optional_text
+from kam.api.fields import (
+    EmailField,
+    StrictBooleanField,
+    StrictCharField,
+    URLField,
+    count_field,
+    id_field,
+    optional_text,
+)
 
 # A feed request is validated row by row in memory and written in one transaction; this bounds both.
 FEED_MAX_ROWS = 5000
@@ -47,6 +56,13 @@ class StaffSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "name", "mobile"]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and not may_see_staff_contacts(request.user):
+            data["mobile"] = ""
+        return data
 
 
 CUSTOMER_OUTPUT_FIELDS = [
@@ -187,9 +203,9 @@ class CustomerInputSerializer(serializers.Serializer):
     industry = serializers.PrimaryKeyRelatedField(queryset=Industry.objects.all(), required=False, allow_null=True)
     ownership = serializers.ChoiceField(choices=Customer.Ownership.choices, required=False, allow_blank=True)
     phone = optional_text(max_length=30)
-    email = serializers.EmailField(required=False, allow_blank=True)
-    website = serializers.URLField(required=False, allow_blank=True)
-    employees = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    email = EmailField(required=False, allow_blank=True)
+    website = URLField(required=False, allow_blank=True)
+    employees = count_field(required=False, allow_null=True)
     relationship_since = serializers.DateField(required=False, allow_null=True)
     # All statuses, so the schema shares one enum with the output; the service refuses "merged" with a clear error.
     status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
@@ -231,7 +247,7 @@ class PortfolioHandoverInputSerializer(serializers.Serializer):
     to_user = serializers.PrimaryKeyRelatedField(queryset=_active_staff())
     reason = StrictCharField(max_length=300)
     customers = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, allow_empty=False, max_length=FEED_MAX_ROWS,
+        child=id_field(), required=False, allow_empty=False, max_length=FEED_MAX_ROWS,
         help_text=_("Only these customers of the giving account manager; leave out to hand over the whole portfolio."),
     )  # fmt: skip
 
@@ -254,7 +270,7 @@ class ContactInputSerializer(serializers.Serializer):
     attitude = serializers.ChoiceField(choices=Customer.Attitude.choices, required=False, allow_blank=True)
     mobile = optional_text(max_length=20)
     office_phone = optional_text(max_length=30)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = EmailField(required=False, allow_blank=True)
     address = optional_text(max_length=300)
     hobbies = optional_text()
     character = optional_text()
@@ -305,7 +321,7 @@ class MonthField(serializers.Field):
 
 
 class SpendRowSerializer(serializers.Serializer):
-    customer = serializers.IntegerField(min_value=1)
+    customer = id_field()
     month = MonthField()
     category = serializers.ChoiceField(choices=SpendCategory.choices)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
@@ -314,7 +330,7 @@ class SpendRowSerializer(serializers.Serializer):
 
 
 class MemberRowSerializer(serializers.Serializer):
-    customer = serializers.IntegerField(min_value=1)
+    customer = id_field()
     msisdn = StrictCharField(max_length=20, help_text=_("11-digit mainland mobile number."))
     status = serializers.ChoiceField(choices=GroupMember.Status.choices)
     joined_on = serializers.DateField()

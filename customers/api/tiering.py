@@ -20,7 +20,8 @@ from customers.models import Customer, Tier, TierBand, TierChange, TierEvaluatio
 from customers.policy import may_change_tier_rules
 from customers.tiering import engine, selectors, services
 from kam.api.errors import FORBIDDEN, INVALID, NOT_FOUND
-from kam.api.fields import StrictBooleanField, StrictCharField
+from kam.api.fields import StrictBooleanField, StrictCharField, count_field
+from kam.api.filters import IdFilter
 from kam.api.permissions import PERMISSIONS
 from kam.api.viewsets import ScopedViewSet, validated
 
@@ -55,7 +56,7 @@ class TierRulesSerializer(serializers.ModelSerializer):
 class TierBandInputSerializer(serializers.Serializer):
     tier = serializers.ChoiceField(choices=Tier.choices)
     min_revenue = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
-    min_members = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    min_members = count_field(required=False, allow_null=True)
     alt_min_revenue = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
     )
@@ -145,7 +146,7 @@ class TierEvaluationInputSerializer(serializers.Serializer):
 
 class TierChangeFilterSet(django_filters.FilterSet):
     # A plain number, not a choice among all customers (see customers.api.filters.ByCustomerFilterSet).
-    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer id"))
+    customer = IdFilter(field_name="customer_id", label=_("Customer id"))
     month = django_filters.DateFilter(
         method="filter_month", input_formats=["%Y-%m"], label=_("Month of the move (YYYY-MM)")
     )
@@ -193,6 +194,12 @@ class TierRulesView(GenericAPIView):
     serializer_class = TierRulesSerializer
     pagination_class = None
     filter_backends = []
+
+    def get_object(self):
+        """The rules are one row, not a queryset: DRF's OPTIONS asks for the object to describe PUT and PATCH."""
+        tier_policy = engine.load_rules().policy
+        self.check_object_permissions(self.request, tier_policy)
+        return tier_policy
 
     @extend_schema(summary="Get the tier rules", responses={200: TierRulesSerializer})
     def get(self, request):

@@ -5,6 +5,8 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kam.form_helpers import RefuseControlCharacters
+
 
 class CandidateChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
@@ -17,7 +19,7 @@ def candidate_label(user) -> str:
     return _("%(name)s (%(load)d customers)") % {"name": user, "load": user.load}
 
 
-class AssignForm(forms.Form):
+class AssignForm(RefuseControlCharacters, forms.Form):
     account_manager = CandidateChoiceField(queryset=None, label=gettext_lazy("Account manager"))
 
     def __init__(self, *args, candidates, **kwargs):

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from channels.models import User
-from customers import selectors
+from customers import selectors, services
 from customers.fields import RegionChoiceField
 from customers.models import Contact, Customer, Region, Visit
 from customers.policy import (
@@ -27,7 +27,7 @@ from customers.policy import (
     may_override_credit_code,
 )
 from customers.services import CONTACT_WRITABLE_FIELDS, CUSTOMER_WRITABLE_FIELDS
-from kam.form_helpers import DATE, TEXT
+from kam.form_helpers import DATE, TEXT, RefuseControlCharacters
 
 
 def _is_text(model, name: str) -> bool:
@@ -45,7 +45,7 @@ def customer_form_fields(user: User) -> list[str]:
     return names
 
 
-class CustomerForm(forms.Form):
+class CustomerForm(RefuseControlCharacters, forms.Form):
     SECTIONS = (
         (_("Basic information"), ("name", "short_name", "credit_code", "credit_code_exception", "parent", "region",
                                   "industry", "ownership", "address", "postal_code", "phone", "email", "website",
@@ -100,6 +100,17 @@ class CustomerForm(forms.Form):
             raise ValidationError(_("There is no customer with this code that you may see."))
         return parent
 
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            # The service, which checks credit code, phone, postal code, parent…, is only called with a valid
+            # form: run its field rules on the values that passed, so every error shows in one answer.
+            found = services.customer_field_errors(by=self.user, customer=self.customer, **self.service_fields())
+            for field, messages in found.items():
+                if field in self.fields and field not in self.errors:
+                    self.add_error(field, messages)
+        return cleaned
+
     def sections(self):
         """(title, bound fields) per section, leaving out fields this user does not get."""
         return [
@@ -113,7 +124,7 @@ class CustomerForm(forms.Form):
         return {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
 
 
-class ContactForm(forms.Form):
+class ContactForm(RefuseControlCharacters, forms.Form):
     def __init__(self, *args, user: User, contact: Contact | None = None, **kwargs):
         hidden = hidden_contact_fields(user)
         self.names = [f for f in CONTACT_WRITABLE_FIELDS if f not in hidden]
@@ -132,7 +143,7 @@ class ContactForm(forms.Form):
         return {name: self.cleaned_data[name] for name in self.names if name in self.cleaned_data}
 
 
-class VisitForm(forms.Form):
+class VisitForm(RefuseControlCharacters, forms.Form):
     visited_on = forms.DateField(label=_("Date"), widget=DATE)
     kind = forms.ChoiceField(
         label=pgettext_lazy("visit", "Kind"), choices=Visit.Kind.choices, initial=Visit.Kind.ON_SITE
@@ -152,13 +163,13 @@ class VisitForm(forms.Form):
         self.fields["contacts"].queryset = customer.contacts.all()
 
 
-class MergeForm(forms.Form):
+class MergeForm(RefuseControlCharacters, forms.Form):
     survivor = forms.IntegerField(widget=forms.HiddenInput)
     duplicate = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(label=_("Reason for the merge"), max_length=300)
 
 
-class HandoverForm(forms.Form):
+class HandoverForm(RefuseControlCharacters, forms.Form):
     SCOPE_ALL, SCOPE_SELECTED = "all", "selected"
 
     from_user = forms.ModelChoiceField(label=_("From account manager"), queryset=User.objects.none())

@@ -10,7 +10,7 @@ from channels.models import User
 from customers.models import Segment
 from customers.policy import may_share_segments
 from customers.segments.criteria import clean_definition, registered_criteria
-from kam.form_helpers import add_service_errors
+from kam.form_helpers import RefuseControlCharacters, add_service_errors
 
 
 class DefinitionForm(forms.Form):
@@ -40,7 +40,7 @@ class DefinitionForm(forms.Form):
         return cleaned
 
 
-class SegmentForm(DefinitionForm):
+class SegmentForm(RefuseControlCharacters, DefinitionForm):
     name = forms.CharField(label=_("Name"), max_length=100)
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     is_shared = forms.BooleanField(

@@ -8,13 +8,13 @@ from datetime import date
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from channels import roles
 from channels.models import User
 from customers.models import Tier, TierEvaluation
 from customers.tiering.selectors import DIRECTION_DOWN, DIRECTION_UP
-from kam.form_helpers import DATE, TEXT
+from kam.form_helpers import DATE, TEXT, RefuseControlCharacters
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{1,2})$")
 NO_TIER = "none"  # how "untiered" is spelt in the from/to filters
@@ -58,8 +58,8 @@ class TierChangeFilterForm(forms.Form):
         choices=[("", gettext_lazy("Both")), (DIRECTION_UP, gettext_lazy("Upgrades")),
                  (DIRECTION_DOWN, gettext_lazy("Downgrades"))],
     )  # fmt: skip
-    from_tier = forms.ChoiceField(required=False, label=gettext_lazy("From"), choices=TIER_FILTER_CHOICES)
-    to_tier = forms.ChoiceField(required=False, label=gettext_lazy("To"), choices=TIER_FILTER_CHOICES)
+    from_tier = forms.ChoiceField(required=False, label=pgettext_lazy("tier", "From"), choices=TIER_FILTER_CHOICES)
+    to_tier = forms.ChoiceField(required=False, label=pgettext_lazy("tier", "To"), choices=TIER_FILTER_CHOICES)
     customer = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def selector_filters(self) -> dict:
@@ -78,7 +78,7 @@ def approvers():
     return User.objects.filter(approving, is_active=True).order_by("username")
 
 
-class TierOverrideForm(forms.Form):
+class TierOverrideForm(RefuseControlCharacters, forms.Form):
     tier = forms.ChoiceField(label=gettext_lazy("Tier"), choices=Tier.choices)
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300, widget=TEXT)
     approved_by = forms.ModelChoiceField(label=gettext_lazy("Approved by"), queryset=User.objects.none())

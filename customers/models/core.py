@@ -8,6 +8,7 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from channels import roles
@@ -536,7 +537,7 @@ class Contact(models.Model):
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     education = models.CharField(_("education"), max_length=12, choices=Education.choices, blank=True)
     department = models.CharField(_("department"), max_length=100, blank=True)
-    title = models.CharField(_("title"), max_length=100, blank=True)
+    title = models.CharField(pgettext_lazy("contact", "title"), max_length=100, blank=True)  # job title
     decision_role = models.CharField(
         _("role in purchase decision"), max_length=15, choices=DecisionRole.choices, blank=True
     )
@@ -680,7 +681,7 @@ class Visit(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="visits", verbose_name=_("customer"))
     visited_on = models.DateField(_("date"))
-    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.ON_SITE)
+    kind = models.CharField(pgettext_lazy("visit", "kind"), max_length=10, choices=Kind.choices, default=Kind.ON_SITE)
     contacts = models.ManyToManyField(Contact, blank=True, related_name="visits", verbose_name=_("contacts met"))
     purpose = models.CharField(_("purpose"), max_length=300)
     outcome = models.TextField(_("outcome"), blank=True)

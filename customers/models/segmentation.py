@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from channels.models import BilingualName
@@ -102,9 +103,11 @@ class SegmentQuerySet(ScopedQuerySet):
     def scope(self, user):
         """Own segments and shared ones. A shared segment built on finance criteria would reveal spend to
         people who may not see it, so they do not get those."""
-        from customers.policy import may_see_spend
+        from customers.policy import may_see_spend, may_use_segments
         from customers.segments.criteria import sensitive_criteria
 
+        if not may_use_segments(user):
+            return self.none()
         queryset = self.filter(Q(owner=user) | Q(is_shared=True))
         if not may_see_spend(user):
             queryset = queryset.exclude(Q(definition__has_any_keys=sensitive_criteria()) & ~Q(owner=user))
@@ -164,8 +167,8 @@ class TierChange(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, related_name="tier_changes", verbose_name=_("customer")
     )
-    from_tier = models.CharField(_("from"), max_length=2, choices=Tier.choices, blank=True)
-    to_tier = models.CharField(_("to"), max_length=2, choices=Tier.choices, blank=True)
+    from_tier = models.CharField(pgettext_lazy("tier", "from"), max_length=2, choices=Tier.choices, blank=True)
+    to_tier = models.CharField(pgettext_lazy("tier", "to"), max_length=2, choices=Tier.choices, blank=True)
     is_upgrade = models.BooleanField(_("upgrade"))
     source = models.CharField(_("source"), max_length=20, choices=Source.choices)
     reason = models.CharField(_("why"), max_length=300)
@@ -315,7 +318,7 @@ class SegmentSnapshot(models.Model):
     """Who was in a segment at the end of a month: the movement report compares consecutive months."""
 
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="snapshots", verbose_name=_("segment"))
-    month = models.DateField(_("month"))
+    month = models.DateField(pgettext_lazy("snapshot", "month"))
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer"))
 
     objects = CustomerOwnedQuerySet.as_manager()

@@ -21,6 +21,7 @@ from channels.models import User
 from customers.models import Customer, Segment
 from customers.policy import may_see_spend
 from customers.segments.selectors import member_rows, segment_members
+from kam.validators import strip_control_characters
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_ROW_CAP = 50_000
@@ -28,7 +29,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _safe(value):
-    """Text a spreadsheet would run as a formula gets a leading apostrophe (OWASP CSV injection)."""
+    """Text a spreadsheet would run as a formula gets a leading apostrophe (OWASP CSV injection); control
+    characters are dropped (openpyxl refuses them: rows saved before input refused them must still export)."""
+    value = strip_control_characters(value)
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
@@ -114,7 +117,7 @@ def export_xlsx(segment: Segment, *, user: User) -> bytes:
 
 
 def export_filename(segment: Segment, extension: str) -> str:
-    name = re.sub(r'[\\/:*?"<>|\s]+', "_", segment.name).strip("_") or "segment"
+    name = re.sub(r'[\\/:*?"<>|\s]+', "_", strip_control_characters(segment.name)).strip("_") or "segment"
     return f"{name}-{timezone.localdate():%Y%m%d}.{extension}"
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channels.models import User
 from customers.models import Customer, Segment, SegmentMember, SegmentSnapshot
-from customers.policy import may_change_segment, may_share_segments
+from customers.policy import may_change_segment, may_share_segments, may_use_segments
 from customers.segments.criteria import apply_definition, clean_definition
 from customers.segments.selectors import previous_month, segment_members
 
@@ -59,6 +59,8 @@ def _save(segment: Segment) -> Segment:
 def segment_create(
     *, owner: User, name: str, definition: dict, description: str = "", is_shared: bool = False
 ) -> Segment:
+    if not may_use_segments(owner):
+        raise PermissionDenied(_("Your role does not use segments."))
     definition = clean_definition(definition, user=owner)
     name = _validate_fields(owner=owner, name=name, is_shared=is_shared)
     segment = Segment(owner=owner, name=name, description=description or "", is_shared=is_shared, definition=definition)

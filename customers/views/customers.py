@@ -31,6 +31,7 @@ from customers.panels import render_panels
 from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields, may_see_spend
 from kam.form_helpers import add_service_errors
 from kam.pagination import page_of
+from kam.validators import parse_id
 
 PAGE_SIZE = 25
 # Sortable columns of the list: column key -> OrderingFilter value.
@@ -72,10 +73,10 @@ def _list_filterset(request) -> CustomerFilterSet:
     else:
         # Everyone-seeing roles pick a team first: listing every manager of a province would put
         # thousands of options on every page. The chosen manager stays selectable.
-        team, chosen = request.GET.get("team", ""), request.GET.get("account_manager", "")
-        if team.isdigit() or chosen.isdigit():
-            scope = Q(team_id=int(team)) if team.isdigit() else Q()
-            scope |= Q(pk=int(chosen)) if chosen.isdigit() else Q()
+        team, chosen = parse_id(request.GET.get("team")), parse_id(request.GET.get("account_manager"))
+        if team or chosen:
+            scope = Q(team_id=team) if team else Q()
+            scope |= Q(pk=chosen) if chosen else Q()
             filterset.filters["account_manager"].queryset = selectors.account_managers().filter(scope)
         else:
             del filterset.filters["account_manager"]
@@ -235,8 +236,8 @@ def duplicate_check(request):
     candidates = []
     if len(name) >= 2 or credit_code or phone:
         exclude = None
-        if request.GET.get("exclude", "").isdigit():
-            exclude = Customer.objects.visible_to(user).filter(pk=int(request.GET["exclude"])).first()
+        if exclude_id := parse_id(request.GET.get("exclude")):
+            exclude = Customer.objects.visible_to(user).filter(pk=exclude_id).first()
         found = duplicates.find_duplicates(
             name=name, credit_code=credit_code, phone=phone, parent=None, exclude=exclude
         )
@@ -319,11 +320,11 @@ def duplicate_groups(request):
 
 
 def _merge_side(user, value) -> Customer | None:
-    if not str(value or "").isdigit():
+    if (pk := parse_id(value)) is None:
         return None
     return (
         Customer.objects.visible_to(user).live().select_related("account_manager", "region", "industry", "parent")
-        .filter(pk=int(value)).first()
+        .filter(pk=pk).first()
     )  # fmt: skip
 
 
@@ -378,7 +379,7 @@ def customer_handover(request):
     else:
         raise Http404
     data = request.POST if request.method == "POST" else request.GET
-    from_user = givers.filter(pk=data["from_user"]).first() if data.get("from_user", "").isdigit() else None
+    from_user = givers.filter(pk=from_id).first() if (from_id := parse_id(data.get("from_user"))) else None
     customers = (
         Customer.objects.visible_to(user).live().filter(account_manager=from_user).order_by("name")
         if from_user is not None

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from customers import policy
 from customers.forms.imports import UploadForm
 from customers.imports import reader, services
+from kam.validators import parse_id
 
 SESSION_KEY = "customer_import_rows"
 
@@ -27,7 +28,7 @@ def customer_import(request):
         if not stored:
             messages.error(request, _("The preview has expired; upload the file again."))
             return redirect("customers:import")
-        confirmed = {int(v) for v in request.POST.getlist("confirm") if v.isdigit()}
+        confirmed = {line for line in map(parse_id, request.POST.getlist("confirm")) if line}
         try:
             created = services.customer_import(rows=stored, by=user, confirmed_lines=confirmed)
         except ValidationError as exc:

@@ -3,6 +3,8 @@
 `exception_handler` is DRF's EXCEPTION_HANDLER (settings); the `INVALID`, `FORBIDDEN` and `NOT_FOUND`
 fragments document those answers in the OpenAPI schema (`responses={200: ..., **INVALID, **NOT_FOUND}`)."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse
@@ -24,6 +26,15 @@ NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No such object a
 
 
 def exception_handler(exc, context):
+    # Django refuses a body over its upload limits when DRF first reads it: answered here, in the error format,
+    # instead of Django's HTML 400 page.
+    if isinstance(exc, RequestDataTooBig):
+        detail = _("The request body is too large (at most %(max)s bytes).") % {
+            "max": settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        }
+        return Response({"detail": detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        return Response({"detail": _("The request has too many fields or files.")}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -4,10 +4,15 @@ answer 400 for ids that do not exist and 200 for other people's, and so tell whi
 import datetime
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
+from kam.api.filters import IdFilter
+from kam.validators import parse_id
 from opportunities.filters import OpportunityFilterSet
 from opportunities.models import Opportunity, RoutingStatus, Stage
 
@@ -16,17 +21,30 @@ def _midnight(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-class UserOrMeFilter(django_filters.CharFilter):
+class UserOrMeField(forms.Field):
+    """A user id (kam.validators.parse_id) or "me"; anything else is a field error."""
+
+    def to_python(self, value):
+        if value in self.empty_values or value == "me":
+            return value or None
+        number = parse_id(value)
+        if number is None:
+            raise ValidationError(_('Give a user id or "me".'), code="invalid")
+        return number
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class UserOrMeFilter(django_filters.Filter):
     """A user id, or `me` for the caller."""
+
+    field_class = UserOrMeField
 
     def filter(self, qs, value):
         if value in (None, ""):
             return qs
         if value == "me":
             return qs.filter(**{self.field_name: self.parent.request.user})
-        if not value.isdigit():
-            raise ValidationError({self.field_name: [_('Give a user id or "me".')]})
-        return qs.filter(**{f"{self.field_name}_id": int(value)})
+        return qs.filter(**{f"{self.field_name}_id": value})
 
 
 class OpportunityApiFilterSet(OpportunityFilterSet):
@@ -36,7 +54,7 @@ class OpportunityApiFilterSet(OpportunityFilterSet):
     routing_status = django_filters.MultipleChoiceFilter(
         choices=RoutingStatus.choices, label=_("Routing status (repeat for several)")
     )
-    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer id"))
+    customer = IdFilter(field_name="customer_id", label=_("Customer id"))
     assigned_to = UserOrMeFilter(field_name="assigned_to", label=_('Receiver: a user id or "me"'))
     captured_by = UserOrMeFilter(field_name="captured_by", label=_('Captured by: a user id or "me"'))
     created_from = django_filters.DateFilter(method="filter_created_from", label=_("Captured on or after (date)"))

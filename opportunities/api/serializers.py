@@ -13,6 +13,7 @@ from channels.models import ChannelType, Team, User
 from customers.fields import VisibleContactField, VisibleCustomerField
 from customers.models import Customer, Industry, Region
 from kam.api.fields import StrictBooleanField, StrictCharField
+from kam.validators import INT_MAX
 from opportunities.models import (
     Activity,
     CloseReason,
@@ -126,6 +127,7 @@ class ActivitySerializer(serializers.ModelSerializer):
 class RoutingRuleSerializer(serializers.ModelSerializer):
     """A routing rule as stored; empty conditions match anything. Writes: admins only."""
 
+    name = StrictCharField(max_length=100)
     tiers = serializers.ListField(child=StrictCharField(max_length=2), required=False)
     region_prefixes = serializers.ListField(child=StrictCharField(max_length=12), required=False)
     industries = serializers.ListField(child=StrictCharField(max_length=4), required=False)
@@ -142,6 +144,8 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
                   "industries", "products", "contact_channels", "amount_min", "amount_max", "use_channel_matrix",
                   "target", "target_team", "target_user", "second_cover", "capacity", "updated_at"]  # fmt: skip
         read_only_fields = ["id", "updated_at"]
+        # PositiveIntegerField's range on every database (SQLite's own would let 2**40 through).
+        extra_kwargs = {"priority": {"max_value": INT_MAX}, "capacity": {"max_value": INT_MAX}}
 
     def validate(self, attrs):
         # The table's check constraints, answered as field errors instead of an IntegrityError.

@@ -320,6 +320,25 @@ def test_bad_credit_code_and_bad_phone_are_shown_as_field_errors_and_nothing_is_
     assert not Customer.objects.filter(name="丽水云和玩具有限公司").exists()
 
 
+def test_every_field_error_shows_in_one_answer_on_create_and_edit(client, am, mine):
+    # Given a bad e-mail (the form's check) with a bad credit code and postal code (the service's checks)
+    bad = {"status": "active", "email": "not-an-address", "credit_code": "91330100MA0000000X", "postal_code": "31"}
+    client = as_user(client, am)
+
+    # When the create and the edit page are sent once
+    created = client.post(reverse("customers:create"), {"name": "丽水云和玩具有限公司", **bad})
+    edited = client.post(reverse("customers:edit", args=[mine.pk]), {"name": mine.name, **bad})
+
+    # Then each answer names all three, and nothing changed
+    for response in (created, edited):
+        assert response.status_code == 200
+        assert {"email", "credit_code", "postal_code"} <= set(response.context["form"].errors)
+        assert "A postal code has 6 digits." in page_text(response)
+    assert not Customer.objects.filter(name="丽水云和玩具有限公司").exists()
+    mine.refresh_from_db()
+    assert mine.postal_code != "31" and mine.email != "not-an-address"
+
+
 def test_duplicate_is_confirmed_before_anything_is_saved(client, am, foreign):
     client = as_user(client, am)
     data = {"name": foreign.name, "status": "prospect"}

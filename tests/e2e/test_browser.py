@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from channels.models import Role
+from channels.models import Role, User
 from customers.models import Customer, Industry, Region, SpendRecord
 from tests.channels.factories import UserFactory
 from tests.customers.factories import CustomerFactory
@@ -76,22 +76,27 @@ def test_sign_in_search_and_open_the_360_page_with_its_charts(signed_in, live_se
 def test_create_a_customer_through_the_duplicate_warning(signed_in, live_server, reference_rows):
     page = signed_in
     other = UserFactory(username="other", role=Role.ACCOUNT_MANAGER, display_name="李经理")
-    existing = CustomerFactory(name="宁波北仑港务集团有限公司", account_manager=other)
+    theirs = CustomerFactory(name="宁波北仑港务集团有限公司", account_manager=other)
+    mine = CustomerFactory(name="宁波北仑港务集团股份有限公司", account_manager=User.objects.get(username="am"))
 
     page.goto(f"{live_server.url}/customers/new/")
-    page.locator("input[name=name]").press_sequentially(existing.name, delay=10)
-    expect(page.locator("#duplicate-hint")).to_contain_text(existing.code)  # the check-as-you-type hint
+    page.locator("input[name=name]").press_sequentially(theirs.name, delay=10)
+    hint = page.locator("#duplicate-hint")  # the check-as-you-type hint
+    expect(hint).to_contain_text(mine.code)  # the account manager's own: named
+    expect(hint.locator(".hidden-duplicates")).to_be_visible()  # another manager's: only counted
+    expect(hint).not_to_contain_text(theirs.code)
     page.click("form.form button[type=submit]")
 
     warning = page.locator("#duplicate-warning")
-    expect(warning).to_contain_text(existing.name)
-    expect(warning).to_contain_text("李经理")
-    assert Customer.objects.filter(name=existing.name).count() == 1  # nothing saved yet
+    expect(warning).to_contain_text(mine.name)
+    expect(warning.locator(".hidden-duplicates")).to_be_visible()
+    expect(warning).not_to_contain_text("李经理")
+    assert Customer.objects.filter(name=theirs.name).count() == 1  # nothing saved yet
 
     page.check("input[name=confirm_not_duplicate]")
     page.click("form.form button[type=submit]")
-    expect(page.locator("h1")).to_contain_text(existing.name)
-    created = Customer.objects.exclude(pk=existing.pk).get(name=existing.name)
+    expect(page.locator("h1")).to_contain_text(theirs.name)
+    created = Customer.objects.exclude(pk=theirs.pk).get(name=theirs.name)
     expect(page).to_have_url(f"{live_server.url}{created.get_absolute_url()}")
     assert created.account_manager.username == "am"
 

@@ -272,3 +272,11 @@ def test_person_picker_is_serving_staff_only(dispatcher, am, analyst):
     people = dict(selectors.dispatch_people())
     assert am.pk in people and analyst.pk not in people and dispatcher.pk not in people
     assert UserFactory(role=Role.PARTNER).pk not in people  # cached: new staff appear after the cache expires
+
+
+def test_the_rule_tester_offers_only_products_on_offer(client, dispatcher):
+    offered, retired = ProductFactory(name="在售专线"), ProductFactory(name="退市产品", legacy=True)
+
+    page = login(client, dispatcher).get(RULE_TEST).content.decode()
+
+    assert f'value="{offered.pk}"' in page and f'value="{retired.pk}"' not in page

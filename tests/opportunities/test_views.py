@@ -2,6 +2,7 @@
 actions, notifications and the customer 360 panel."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -125,6 +126,36 @@ def test_kanban_shows_a_column_per_open_stage_and_the_leads(client, am, mine, ag
     assert [c.pk for c in lead_column.cards] == [lead.pk]
     assert [c.pk for c in identified.cards] == [opp.pk]
     assert reverse("opportunities:stage", args=[opp.pk]) in page  # the card's move form
+
+
+def test_kanban_and_detail_move_forms_offer_the_next_stage_forward_first(client, am, mine, agent):
+    # Given an opportunity in "clarifying", which may go back to "identified" or on to "solution" or "bidding"
+    opp = claimed(mine, by=agent, owner=am)
+    services.opportunity_move_stage(pk=opp.pk, by=am, stage=Stage.CLARIFYING)
+    client = as_user(client, am)
+
+    # When the kanban card and the detail page show their move forms
+    kanban = text(client.get(reverse("opportunities:list"), {"view": "kanban"}))
+    detail = client.get(reverse("opportunities:detail", args=[opp.pk]))
+
+    # Then one click moves forward: the selected option is the next stage, not the previous one
+    card = re.search(rf'<select name="stage" id="move-{opp.pk}">(.*?)</select>', kanban, re.S).group(1)
+    assert re.findall(r'<option value="(\w+)" selected>', card) == ["solution"]
+    assert detail.context["stage_form"]["stage"].value() == "solution"
+    assert re.search(r'<option value="solution" selected>', text(detail))
+
+
+def test_timeline_says_whole_days_in_the_previous_stage(client, am, mine, agent):
+    opp = claimed(mine, by=agent, owner=am)
+    services.opportunity_move_stage(pk=opp.pk, by=am, stage=Stage.CLARIFYING)
+    services.opportunity_move_stage(pk=opp.pk, by=am, stage=Stage.SOLUTION)
+    StageChange.objects.filter(opportunity=opp, to_stage=Stage.CLARIFYING).update(days_in_stage="2.60")
+    StageChange.objects.filter(opportunity=opp, to_stage=Stage.SOLUTION).update(days_in_stage="0.00")
+
+    page = text(as_user(client, am).get(reverse("opportunities:detail", args=[opp.pk])))
+
+    assert "3 days in the previous stage" in page and "less than a day in the previous stage" in page
+    assert "2.60" not in page and "0.00" not in page
 
 
 def _fill(am, agent, n: int) -> None:
