@@ -145,6 +145,15 @@ def test_kanban_and_detail_move_forms_offer_the_next_stage_forward_first(client,
     assert re.search(r'<option value="solution" selected>', text(detail))
 
 
+def test_a_signed_card_offers_no_one_click_move_back(client, am, mine, agent):
+    opp = claimed(mine, by=agent, owner=am)
+    Opportunity.objects.filter(pk=opp.pk).update(stage=Stage.SIGNED)  # signed: only a step back or a close
+
+    kanban = text(as_user(client, am).get(reverse("opportunities:list"), {"view": "kanban"}))
+
+    assert f'id="card-{opp.pk}"' in kanban and f'id="move-{opp.pk}"' not in kanban
+
+
 def test_timeline_says_whole_days_in_the_previous_stage(client, am, mine, agent):
     opp = claimed(mine, by=agent, owner=am)
     services.opportunity_move_stage(pk=opp.pk, by=am, stage=Stage.CLARIFYING)
