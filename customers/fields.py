@@ -5,6 +5,8 @@ A customer or contact id the caller may not see fails exactly like an id that do
 querysets go through `visible_to`."""
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -47,3 +49,25 @@ class DuplicateConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     duplicates = DuplicateSerializer(many=True, help_text=_("The likely duplicates you may see."))
     hidden_duplicates = serializers.IntegerField(help_text=_("Likely duplicates in other people's portfolios."))
+
+
+class TeamGroupedIterator(ModelChoiceIterator):
+    """Staff choices in one <optgroup> per team (teams by name, people by name inside), then those without."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        groups: dict[str, list] = {}
+        people = self.queryset.select_related("team").order_by("team__name", "display_name", "username")
+        for person in people:
+            groups.setdefault(person.team.name if person.team else gettext("No team"), []).append(self.choice(person))
+        no_team = groups.pop(gettext("No team"), None)
+        yield from groups.items()
+        if no_team:
+            yield (gettext("No team"), no_team)
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    """A member of staff picked from a list grouped by team (a province has dozens of account managers)."""
+
+    iterator = TeamGroupedIterator

@@ -18,7 +18,7 @@ from django.utils.translation import pgettext_lazy
 
 from channels.models import User
 from customers import selectors, services
-from customers.fields import RegionChoiceField
+from customers.fields import RegionChoiceField, StaffChoiceField
 from customers.models import Contact, Customer, Region, Visit
 from customers.policy import (
     hidden_contact_fields,
@@ -173,7 +173,7 @@ class HandoverForm(RefuseControlCharacters, forms.Form):
     SCOPE_ALL, SCOPE_SELECTED = "all", "selected"
 
     from_user = forms.ModelChoiceField(label=_("From account manager"), queryset=User.objects.none())
-    to_user = forms.ModelChoiceField(label=_("To account manager"), queryset=User.objects.none())
+    to_user = StaffChoiceField(label=_("To account manager"), queryset=User.objects.none())
     scope = forms.ChoiceField(
         label=_("Customers"), widget=forms.RadioSelect, initial=SCOPE_ALL,
         choices=[(SCOPE_ALL, _("All customers of this account manager")),

@@ -3,6 +3,7 @@ who must not see it, form errors, the duplicate confirmation flow, htmx fragment
 switch and query budgets that do not grow with the rows."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from channels.models import User
 from customers import panels, services
 from customers.models import AccountManagerAssignment, Contact, Customer, MergeRecord, Visit
 from tests.customers.factories import (
@@ -659,3 +661,14 @@ def test_a_used_credit_code_names_the_customer_only_to_who_may_see_it(am, foreig
             services.customer_create(by=am, name="温州新开电器有限公司", credit_code=taken.credit_code)
         message = " ".join(exc.value.message_dict["credit_code"])
         assert (taken.code in message) is named and "already used by" in message
+
+
+def test_the_receiving_manager_is_picked_from_a_list_grouped_by_team(client, supervisor, am, teammate, outsider):
+    page = page_text(as_user(client, supervisor).get(reverse("customers:handover"), {"from_user": am.pk}))
+
+    groups = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', page, re.S)
+    by_team = {label: re.findall(r'<option value="(\d+)"', options) for label, options in groups}
+    assert by_team[am.team.name] == sorted(
+        [str(u.pk) for u in (am, teammate, supervisor)], key=lambda pk: User.objects.get(pk=pk).display_name
+    )
+    assert str(outsider.pk) in by_team[outsider.team.name]
