@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channels import roles
 from channels.roles import Role
-from kam.db import ScopedQuerySet
+from kam.db import LONG_TEXT, ScopedQuerySet
 
 
 class CustomerClass(models.TextChoices):
@@ -55,7 +55,7 @@ class ChannelType(BilingualName):
     """A sales/service channel (seed 004 一、渠道定位)."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=LONG_TEXT)
     functions = models.JSONField(_("functions"), default=list, blank=True)
     sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
 
@@ -217,7 +217,7 @@ class Notification(models.Model):
     )
     kind = models.SlugField(_("kind"), max_length=40)
     title = models.CharField(_("title"), max_length=200)
-    body = models.TextField(_("text"), blank=True)
+    body = models.TextField(_("text"), blank=True, max_length=LONG_TEXT)
     link = models.CharField(_("link"), max_length=300, blank=True)
     urgent = models.BooleanField(_("urgent"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -110,12 +110,15 @@ def validate_customer(customer: Customer, *, by: User) -> None:
         problem = _hierarchy_problem(customer)
         if problem:
             errors.setdefault("parent", []).append(problem)
-    if customer.account_manager_id and customer.account_manager.role not in (
-        Role.ACCOUNT_MANAGER,
-        Role.PHONE_ACCOUNT_MANAGER,
-        Role.SUPERVISOR,
-    ):
+    if customer.account_manager_id and customer.account_manager.role not in roles.PORTFOLIO:
         errors.setdefault("account_manager", []).append(_("Choose an account manager."))
+    # The model's own bounds (lengths, choices, amounts not negative) on every path: pages, API, imports.
+    # Relations are checked above or by the callers' querysets (a check here would query per relation).
+    try:
+        customer.clean_fields(exclude=[f.name for f in Customer._meta.fields if f.is_relation] + list(errors))
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationError(errors)
 

@@ -3,6 +3,10 @@
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 
+# The longest free text any field takes (notes, descriptions, strategy fields): a page of text. Model
+# TextFields carry it as max_length (forms and admin enforce it), the API's optional_text() by default.
+LONG_TEXT = 2000
+
 
 class TrigramIndex(GinIndex):
     """A pg_trgm GIN index on PostgreSQL; a plain expression index on SQLite (the zero-setup default),

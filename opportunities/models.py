@@ -20,7 +20,7 @@ from channels import roles
 from channels.models import BilingualName
 from channels.roles import Role
 from customers.models import CustomerOwnedQuerySet
-from kam.db import ScopedQuerySet
+from kam.db import LONG_TEXT, ScopedQuerySet
 
 
 class Kind(models.TextChoices):
@@ -276,7 +276,7 @@ class Opportunity(models.Model):
     code = models.CharField(_("number"), max_length=12, unique=True, null=True, editable=False)  # noqa: DJ001 - NULL until numbered just after the insert
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.LEAD)
     title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=LONG_TEXT)
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="opportunities", verbose_name=_("customer")
     )
@@ -289,7 +289,7 @@ class Opportunity(models.Model):
     contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
     key_person = models.CharField(_("key person"), max_length=100, blank=True)
     need_type = models.CharField(_("need type"), max_length=12, choices=NeedType.choices, blank=True)
-    informatisation = models.TextField(_("informatisation status"), blank=True)
+    informatisation = models.TextField(_("informatisation status"), blank=True, max_length=LONG_TEXT)
     products = models.ManyToManyField("orders.Product", blank=True, verbose_name=_("products of interest"))
     expected_value = models.DecimalField(
         _("expected monthly value (RMB)"), max_digits=14, decimal_places=2, null=True, blank=True
@@ -359,7 +359,7 @@ class Opportunity(models.Model):
         CloseReason, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("close reason")
     )
     competitor = models.CharField(_("competitor"), max_length=100, blank=True)
-    close_note = models.TextField(_("close note"), blank=True)
+    close_note = models.TextField(_("close note"), blank=True, max_length=LONG_TEXT)
 
     objects = OpportunityQuerySet.as_manager()
 
@@ -454,7 +454,7 @@ class Transfer(models.Model):
         verbose_name=_("by"), help_text=_("Empty: the system (router, timers)."),
     )  # fmt: skip
     at = models.DateTimeField(_("when"), db_index=True)
-    reason = models.TextField(_("why"), blank=True)
+    reason = models.TextField(_("why"), blank=True, max_length=LONG_TEXT)
     rule = models.ForeignKey(
         RoutingRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("rule")
     )
@@ -494,7 +494,7 @@ class StageChange(models.Model):
         verbose_name=_("by"),
     )
     at = models.DateTimeField(_("when"))
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), blank=True, max_length=LONG_TEXT)
 
     class Meta:
         ordering = ["at", "id"]
@@ -528,7 +528,7 @@ class Activity(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.CALL)
     at = models.DateTimeField(_("when"))
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
-    notes = models.TextField(_("notes"))
+    notes = models.TextField(_("notes"), max_length=LONG_TEXT)
 
     class Meta:
         ordering = ["-at", "-id"]

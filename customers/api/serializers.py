@@ -189,6 +189,11 @@ class HandoverResultSerializer(serializers.Serializer):
 # --- input -------------------------------------------------------------------------------------------------
 
 
+def amount_field() -> serializers.DecimalField:
+    """An optional amount in 10k RMB: never negative (Customer's amounts_not_negative constraint)."""
+    return serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True, min_value=0)
+
+
 class CustomerInputSerializer(serializers.Serializer):
     """What a client may write on a customer: exactly customers.services.CUSTOMER_WRITABLE_FIELDS, plus the
     duplicate confirmation and the reason recorded in the history."""
@@ -219,10 +224,10 @@ class CustomerInputSerializer(serializers.Serializer):
     business_needs = optional_text()
     key_purchase_factors = optional_text()
     purchase_decision_process = optional_text()
-    annual_revenue = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+    annual_revenue = amount_field()
     profit_growth = serializers.DecimalField(max_digits=7, decimal_places=2, required=False, allow_null=True)
-    annual_budget = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
-    telecom_budget = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+    annual_budget = amount_field()
+    telecom_budget = amount_field()
     reimbursement_policy = optional_text()
     competitor_products = optional_text()
     attitude = serializers.ChoiceField(choices=Customer.Attitude.choices, required=False, allow_blank=True)

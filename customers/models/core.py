@@ -2,6 +2,7 @@
 naming aliases and the account-manager assignment history."""
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
@@ -14,7 +15,7 @@ from simple_history.models import HistoricalRecords
 from channels import roles
 from channels.models import BilingualName, Role
 from kam import request_cache
-from kam.db import ScopedQuerySet, trigram
+from kam.db import LONG_TEXT, ScopedQuerySet, trigram
 
 MAX_HIERARCHY_DEPTH = 4  # 总部 → 省 → 市 → 区县 (DOMAIN.md §7.3)
 
@@ -284,24 +285,27 @@ class Customer(models.Model):
     )
 
     # Strategy and finance (seed 000 I.5 B)
-    main_business = models.TextField(_("main business"), blank=True)
-    organisation = models.TextField(_("organisation"), blank=True)
-    development_plan = models.TextField(_("development plan"), blank=True)
-    business_needs = models.TextField(_("business needs"), blank=True)
-    key_purchase_factors = models.TextField(_("key purchase factors"), blank=True)
-    purchase_decision_process = models.TextField(_("purchase decision process"), blank=True)
+    main_business = models.TextField(_("main business"), blank=True, max_length=LONG_TEXT)
+    organisation = models.TextField(_("organisation"), blank=True, max_length=LONG_TEXT)
+    development_plan = models.TextField(_("development plan"), blank=True, max_length=LONG_TEXT)
+    business_needs = models.TextField(_("business needs"), blank=True, max_length=LONG_TEXT)
+    key_purchase_factors = models.TextField(_("key purchase factors"), blank=True, max_length=LONG_TEXT)
+    purchase_decision_process = models.TextField(_("purchase decision process"), blank=True, max_length=LONG_TEXT)
     annual_revenue = models.DecimalField(
-        _("annual revenue (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True
-    )
+        _("annual revenue (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(0)],
+    )  # fmt: skip
     profit_growth = models.DecimalField(_("profit growth (%)"), max_digits=7, decimal_places=2, null=True, blank=True)
     annual_budget = models.DecimalField(
-        _("annual budget (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True
-    )
+        _("annual budget (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(0)],
+    )  # fmt: skip
     telecom_budget = models.DecimalField(
-        _("telecom budget (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True
-    )
-    reimbursement_policy = models.TextField(_("reimbursement policy"), blank=True)
-    competitor_products = models.TextField(_("competitor products in use"), blank=True)
+        _("telecom budget (10k RMB)"), max_digits=14, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(0)],
+    )  # fmt: skip
+    reimbursement_policy = models.TextField(_("reimbursement policy"), blank=True, max_length=LONG_TEXT)
+    competitor_products = models.TextField(_("competitor products in use"), blank=True, max_length=LONG_TEXT)
     attitude = models.CharField(_("attitude towards us"), max_length=12, choices=Attitude.choices, blank=True)
 
     # Matching keys maintained by customers.services (see customers.naming)
@@ -377,6 +381,13 @@ class Customer(models.Model):
                 condition=Q(status="merged", merged_into__isnull=False)
                 | (~Q(status="merged") & Q(merged_into__isnull=True)),
                 name="%(app_label)s_%(class)s_merged_has_survivor",
+            ),
+            # Revenue and budgets are amounts, never below zero (profit growth may be).
+            models.CheckConstraint(
+                condition=(Q(annual_revenue__isnull=True) | Q(annual_revenue__gte=0))
+                & (Q(annual_budget__isnull=True) | Q(annual_budget__gte=0))
+                & (Q(telecom_budget__isnull=True) | Q(telecom_budget__gte=0)),
+                name="%(app_label)s_%(class)s_amounts_not_negative",
             ),
         ]
         indexes = [
@@ -547,8 +558,8 @@ class Contact(models.Model):
     office_phone = models.CharField(_("office phone"), max_length=30, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
-    hobbies = models.TextField(_("hobbies"), blank=True)
-    character = models.TextField(_("character"), blank=True)
+    hobbies = models.TextField(_("hobbies"), blank=True, max_length=LONG_TEXT)
+    character = models.TextField(_("character"), blank=True, max_length=LONG_TEXT)
     is_key_person = models.BooleanField(_("key person"), default=False)
     active_from = models.DateField(_("active from"), null=True, blank=True)
     active_to = models.DateField(_("active to"), null=True, blank=True, help_text=_("Set when the person leaves."))
@@ -684,7 +695,7 @@ class Visit(models.Model):
     kind = models.CharField(pgettext_lazy("visit", "kind"), max_length=10, choices=Kind.choices, default=Kind.ON_SITE)
     contacts = models.ManyToManyField(Contact, blank=True, related_name="visits", verbose_name=_("contacts met"))
     purpose = models.CharField(_("purpose"), max_length=300)
-    outcome = models.TextField(_("outcome"), blank=True)
+    outcome = models.TextField(_("outcome"), blank=True, max_length=LONG_TEXT)
     next_step = models.CharField(_("next step"), max_length=300, blank=True)
     next_visit_on = models.DateField(_("next visit planned"), null=True, blank=True)
     visited_by = models.ForeignKey(

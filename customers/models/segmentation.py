@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from channels.models import BilingualName
 from customers.models.core import Customer, CustomerOwnedQuerySet, Tier
-from kam.db import ScopedQuerySet
+from kam.db import LONG_TEXT, ScopedQuerySet
 
 TIER_RANK = {"A1": 1, "A2": 2, "B1": 3, "B2": 4, "C": 5, "D": 6}  # 1 = highest
 
@@ -266,7 +266,7 @@ class Segment(models.Model):
     """A saved segment: a named definition over customer attributes (live), or a frozen static list."""
 
     name = models.CharField(_("name"), max_length=100)
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=LONG_TEXT)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="segments", verbose_name=_("owner")
     )

@@ -4,6 +4,7 @@ within what the database stores (`id_field`, `count_field`)."""
 
 from rest_framework import serializers
 
+from kam.db import LONG_TEXT
 from kam.validators import ID_MAX, INT_MAX, refuse_control_characters
 
 
@@ -42,7 +43,9 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 def optional_text(**kwargs) -> StrictCharField:
-    """An optional string field that may be blank (bounded by the caller's max_length)."""
+    """An optional string field that may be blank, bounded by the caller's max_length (a free-text field's
+    kam.db.LONG_TEXT when none is given)."""
+    kwargs.setdefault("max_length", LONG_TEXT)
     return StrictCharField(required=False, allow_blank=True, **kwargs)
 
 

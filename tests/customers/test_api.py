@@ -702,3 +702,31 @@ def test_spend_and_member_lists_query_count_does_not_grow(api, am, rows, django_
     for url in (SPEND, MEMBERS):
         with django_assert_max_num_queries(7):
             assert len(client.get(url, {"customer": mine.pk, "page_size": 50}).json()["results"]) == rows
+
+
+def test_negative_amounts_and_overlong_texts_are_refused_with_every_field_named(api, am):
+    body = {
+        "name": "舟山海星渔业有限公司", "annual_revenue": "-5", "annual_budget": "-1", "telecom_budget": "-0.01",
+        "main_business": "远洋捕捞" * 50_000, "profit_growth": "-12.5",
+    }  # fmt: skip
+
+    response = api(am).post(CUSTOMERS, body, format="json")
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert {"annual_revenue", "annual_budget", "telecom_budget", "main_business"} <= set(errors)
+    assert "profit_growth" not in errors  # growth may be negative
+    assert not Customer.objects.filter(name="舟山海星渔业有限公司").exists()
+
+
+def test_the_same_bounds_hold_on_the_page_form(client, am):
+    client.force_login(am)
+    response = client.post(
+        "/customers/new/",
+        {"name": "舟山海星渔业有限公司", "status": "prospect", "annual_budget": "-3", "main_business": "x" * 2001},
+    )
+
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert "annual_budget" in form.errors and "main_business" in form.errors
+    assert not Customer.objects.filter(name="舟山海星渔业有限公司").exists()
