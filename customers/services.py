@@ -40,6 +40,7 @@ from customers.naming import name_key
 from customers.selectors import chart_cache_key
 from kam import request_cache
 from kam.db import numbered_code
+from kam.validators import refuse_control_characters
 
 CODE_PREFIX = "KA"
 
@@ -112,6 +113,13 @@ def validate_customer(customer: Customer, *, by: User) -> None:
             errors.setdefault("parent", []).append(problem)
     if customer.account_manager_id and customer.account_manager.role not in roles.PORTFOLIO:
         errors.setdefault("account_manager", []).append(_("Choose an account manager."))
+    # No control characters in any text, on every path (the forms and the API refuse them first; imports here).
+    for field in Customer._meta.concrete_fields:
+        if isinstance(getattr(customer, field.attname), str) and field.name not in errors:
+            try:
+                refuse_control_characters(getattr(customer, field.attname))
+            except ValidationError as exc:
+                errors.setdefault(field.name, []).extend(exc.messages)
     # The model's own bounds (lengths, choices, amounts not negative) on every path: pages, API, imports.
     # Relations are checked above or by the callers' querysets (a check here would query per relation).
     try:

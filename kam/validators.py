@@ -9,11 +9,17 @@ it. Input refuses them with a field message (`refuse_control_characters`); expor
 Numbers: ids are bigint primary keys (1..ID_MAX) and counts are PositiveIntegerField (0..INT_MAX, PostgreSQL's
 integer). A larger number in a filter or a body is refused as invalid input: SQLite cannot even bind it
 (OverflowError) and PostgreSQL refuses to store it. `parse_id` reads an id from a query string or form value:
-ASCII digits only (`str.isdigit()` also says yes to "¹", which `int()` refuses) and within the bounds."""
+ASCII digits only (`str.isdigit()` also says yes to "¹", which `int()` refuses) and within the bounds.
 
+Dates: a date filter turns a day into the instant it starts in the current time zone (`day_start`); at the ends
+of the calendar there is none that the database can store (midnight of 0001-01-01 in Shanghai is in year 0 in
+UTC, the day after 9999-12-31 does not exist), and the filter then has no bound on that side."""
+
+import datetime
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
@@ -54,3 +60,24 @@ def parse_id(value) -> int | None:
         return None
     number = int(text)
     return number if 1 <= number <= ID_MAX else None
+
+
+def refuse_times_outside_utc(value) -> None:
+    """A form field validator: an aware time with no UTC equivalent (0001-01-01 00:00 in Shanghai is in year 0 in
+    UTC) cannot be stored or compared; refused as a field error instead of an OverflowError."""
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        try:
+            value.astimezone(datetime.UTC)
+        except OverflowError:
+            raise ValidationError(_("Enter a date and time between the years 1 and 9999."), code="overflow") from None
+
+
+def day_start(day: datetime.date, *, days_later: int = 0) -> datetime.datetime | None:
+    """The instant the day `days_later` days after `day` starts, in the current time zone; None when it has no
+    UTC equivalent (before 0001-01-01 00:00 UTC or after 9999-12-31)."""
+    try:
+        start = timezone.make_aware(datetime.datetime.combine(day + datetime.timedelta(days_later), datetime.time()))
+        start.astimezone(datetime.UTC)
+    except OverflowError:
+        return None
+    return start

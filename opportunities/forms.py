@@ -9,6 +9,7 @@ from channels.models import ChannelType, User
 from customers.fields import RegionChoiceField
 from customers.models import Customer, Industry, Region
 from kam.form_helpers import DATE, TEXT, RefuseControlCharacters
+from kam.validators import refuse_times_outside_utc
 from opportunities.models import (
     OPEN_STAGES,
     STAGE_MOVES,
@@ -164,7 +165,10 @@ class CloseForm(RefuseControlCharacters, forms.Form):
 class ActivityForm(RefuseControlCharacters, forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Activity.Kind.choices, initial=Activity.Kind.CALL)
     notes = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 2}))
-    at = forms.DateTimeField(label=_("When"), required=False, widget=DATETIME, help_text=_("Empty: now."))
+    at = forms.DateTimeField(
+        label=_("When"), required=False, widget=DATETIME, help_text=_("Empty: now."),
+        validators=[refuse_times_outside_utc],
+    )  # fmt: skip
     next_action = forms.CharField(label=_("Next action"), max_length=200, required=False)
     next_action_due = forms.DateField(label=_("Next action due"), required=False, widget=DATE)
 

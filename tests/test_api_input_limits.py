@@ -2,6 +2,7 @@
 control characters in text, ids and numbers beyond the database's integers, unknown API paths, bodies over
 the upload limit, OPTIONS on every route."""
 
+import base64
 import importlib
 import inspect
 
@@ -12,6 +13,7 @@ from rest_framework.test import APIClient
 
 from kam.validators import refuse_control_characters
 from tests.customers.factories import CustomerFactory
+from tests.opportunities.factories import OpportunityFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -203,6 +205,44 @@ def test_huge_integers_in_bodies_are_a_400_naming_the_field(api, am, admin_user)
     assert "priority" in assert_error_format(rule, 400)["errors"]
 
 
+def test_a_segment_count_criterion_beyond_the_column_is_a_400_naming_it(api, am):
+    definition = {"members_min": TOO_BIG}
+
+    response = api(am).post(API + "segments/", data={"name": "大", "definition": definition}, format="json")
+
+    assert "members_min" in assert_error_format(response, 400)["errors"]["definition"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["opportunities/?created_from=0001-01-01", "opportunities/?created_to=9999-12-31",
+     "tier-changes/?month=0001-01", "tier-changes/?month=9999-12"],
+)  # fmt: skip
+def test_a_date_filter_at_the_ends_of_the_calendar_filters_without_an_error(api, am, query):
+    # Midnight of 0001-01-01 in Shanghai is in year 0 in UTC; the day after 9999-12-31 does not exist.
+    response = api(am).get(API + query)
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00", "0001-01-01T07:59:59+08:00", "9999-12-31T23:00:00-08:00"])
+def test_a_time_that_cannot_be_stored_in_utc_is_a_400_naming_the_field(api, am, at):
+    opportunity = OpportunityFactory(customer=CustomerFactory(account_manager=am), captured_by=am)
+
+    response = api(am).post(API + f"opportunities/{opportunity.pk}/activities/", {"notes": "拜访", "at": at})
+
+    assert "at" in assert_error_format(response, 400)["errors"]
+
+
+@pytest.mark.parametrize("position", ["abc", "1e5", "%00", "99999999999999999999"])
+def test_a_forged_cursor_is_refused_like_any_invalid_cursor(api, am, position):
+    cursor = base64.b64encode(f"p={position}".encode()).decode()
+
+    for path in ("customers/", "contacts/", "opportunities/", "notifications/", "segments/"):
+        body = assert_error_format(api(am).get(API + path, {"cursor": cursor}), 404)
+        assert body["detail"] == "Invalid cursor"
+
+
 # --- unknown paths, big bodies, OPTIONS ----------------------------------------------------------------------
 
 
@@ -226,7 +266,15 @@ def test_a_body_over_the_upload_limit_is_a_json_413(api, admin_user, settings):
 
     response = api(admin_user).post(API + "spend/", data=rows, format="json")
 
-    assert_error_format(response, 413)
+    assert assert_error_format(response, 413)["detail"] == "The request body is too large (at most 1000 bytes)."
+
+
+def test_a_form_with_too_many_fields_is_a_json_400(api, admin_user, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+
+    response = api(admin_user).post(API + "customers/", data={f"f{n}": "x" for n in range(20)})
+
+    assert assert_error_format(response, 400)["detail"] == "The request has too many fields or files."
 
 
 def test_options_answers_on_every_documented_route(api, admin_user):

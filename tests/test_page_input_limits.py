@@ -4,6 +4,7 @@ numbers beyond the database's integers are ignored like any other unknown value,
 import pytest
 
 from customers.services import customer_field_errors
+from opportunities import services
 from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +49,18 @@ def test_a_postal_code_of_other_digits_is_refused(am):
     errors = customer_field_errors(by=am, customer=customer, name=customer.name, postal_code="¹²³⁴⁵⁶")
 
     assert errors["postal_code"] == ["A postal code has 6 digits."]
+
+
+def test_an_activity_time_with_no_utc_equivalent_is_a_field_error_on_the_page(client, am, agent):
+    customer = CustomerFactory(account_manager=am)
+    opp = services.opportunity_capture(by=agent, kind="lead", title="专线", customer=customer)
+    services.opportunity_route(opp.pk)
+    services.opportunity_claim(pk=opp.pk, by=am)
+    client.force_login(am)
+
+    data = {"kind": "call", "notes": "电话", "at": "0001-01-01T00:00"}
+
+    response = client.post(f"/opportunities/{opp.pk}/activity/", data)
+
+    assert response.status_code == 400  # the detail page with the form's errors
+    assert "Enter a date and time between the years 1 and 9999." in response.context["activity_form"].errors["at"]

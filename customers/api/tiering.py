@@ -4,11 +4,10 @@ see, and tier evaluations (dry run, evaluation, publication) started by admins a
 Every read is scoped by customers.tiering.selectors (Customer.objects.visible_to); every write calls a
 customers.tiering.services function, which asks customers.policy who may do it."""
 
-import datetime
+import calendar
 
 import django_filters
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -24,6 +23,7 @@ from kam.api.fields import StrictBooleanField, StrictCharField, count_field
 from kam.api.filters import IdFilter
 from kam.api.permissions import PERMISSIONS
 from kam.api.viewsets import ScopedViewSet, validated
+from kam.validators import day_start
 
 # --- serializers -------------------------------------------------------------------------------------------
 
@@ -159,12 +159,13 @@ class TierChangeFilterSet(django_filters.FilterSet):
         fields = ["customer", "month", "direction"]
 
     def filter_month(self, queryset, name, value):
-        start = timezone.make_aware(datetime.datetime.combine(value.replace(day=1), datetime.time.min))
-        end = timezone.make_aware(
-            datetime.datetime.combine((value.replace(day=1) + datetime.timedelta(days=32)).replace(day=1),
-                                      datetime.time.min)
-        )  # fmt: skip
-        return queryset.filter(changed_at__gte=start, changed_at__lt=end)
+        # No bound on a side where the calendar ends (0001-01, 9999-12): kam.validators.day_start.
+        first = value.replace(day=1)
+        start = day_start(first)
+        end = day_start(first, days_later=calendar.monthrange(first.year, first.month)[1])
+        if start:
+            queryset = queryset.filter(changed_at__gte=start)
+        return queryset.filter(changed_at__lt=end) if end else queryset
 
     def filter_direction(self, queryset, name, value):
         return queryset.filter(is_upgrade=value == "up")

@@ -30,9 +30,7 @@ DUPLICATES = {409: OpenApiResponse(DuplicateConflictSerializer, description="Lik
 def duplicates_response(exc: services.DuplicateWarning, user) -> Response:
     """409 with the likely duplicates the caller may see; the others are only counted, never named."""
     shown, hidden = selectors.visible_duplicates(user=user, candidates=exc.candidates)
-    return conflict_response(
-        str(exc), duplicates=DuplicateSerializer(shown, many=True).data, hidden_duplicates=hidden
-    )
+    return conflict_response(str(exc), duplicates=DuplicateSerializer(shown, many=True).data, hidden_duplicates=hidden)
 
 
 def require_editable(user, customer: Customer) -> None:

@@ -67,7 +67,7 @@ def _to_fields(values: dict[str, str], errors: dict[str, list[str]]) -> dict:
     if values.get("employees"):
         try:
             fields["employees"] = int(float(values["employees"]))
-        except ValueError:
+        except (ValueError, OverflowError):  # "abc", "inf"
             errors.setdefault("employees", []).append(_("Enter a whole number."))
     if values.get("tier"):
         tier = values["tier"].upper()

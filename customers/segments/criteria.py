@@ -40,6 +40,7 @@ from customers.models import Customer, Industry, Region, SpendRecord, Tier, Tier
 from customers.policy import may_see_spend
 from customers.selectors import month_starts, region_with_descendants
 from customers.tiering.engine import latest_billed_month
+from kam.validators import INT_MAX
 
 # --- the criteria registry ------------------------------------------------------------------------------
 
@@ -364,12 +365,12 @@ def _register_builtin_criteria() -> None:
     )  # fmt: skip
     register_criterion(
         "members_min", label=_("Group members at least"), order=60,
-        field_factory=lambda: forms.IntegerField(required=False, min_value=0),
+        field_factory=lambda: forms.IntegerField(required=False, min_value=0, max_value=INT_MAX),
         apply=lambda qs, value: qs.filter(members_count__gte=value),
     )  # fmt: skip
     register_criterion(
         "members_max", label=_("Group members at most"), order=61,
-        field_factory=lambda: forms.IntegerField(required=False, min_value=0),
+        field_factory=lambda: forms.IntegerField(required=False, min_value=0, max_value=INT_MAX),
         apply=lambda qs, value: qs.filter(members_count__lte=value),
     )  # fmt: skip
     register_criterion(

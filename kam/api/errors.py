@@ -26,8 +26,8 @@ NOT_FOUND = {404: OpenApiResponse(ErrorSerializer, description="No such object a
 
 
 def exception_handler(exc, context):
-    # Django refuses a body over its upload limits when DRF first reads it: answered here, in the error format,
-    # instead of Django's HTML 400 page.
+    # Django refuses a body over its upload limits (SuspiciousOperation) when DRF first reads it: a 413 or 400
+    # that says why, instead of the bare 400 of Django's handler.
     if isinstance(exc, RequestDataTooBig):
         detail = _("The request body is too large (at most %(max)s bytes).") % {
             "max": settings.DATA_UPLOAD_MAX_MEMORY_SIZE

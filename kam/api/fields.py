@@ -2,6 +2,9 @@
 with a field message, never coerced; text with control characters is refused (kam.validators); integers stay
 within what the database stores (`id_field`, `count_field`)."""
 
+import datetime
+
+from django.utils import timezone
 from rest_framework import serializers
 
 from kam.db import LONG_TEXT
@@ -31,6 +34,20 @@ class EmailField(RefusesControlCharacters, serializers.EmailField):
 
 class URLField(RefusesControlCharacters, serializers.URLField):
     """A web address (Django's validator lets control characters through in the path)."""
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's, but a time with no UTC equivalent (0001-01-01 00:00 in Shanghai is in year 0 in UTC) is refused
+    as out of range: DRF's own check of a local time converts it to UTC unguarded (OverflowError, a 500)."""
+
+    def enforce_timezone(self, value):
+        try:
+            value = super().enforce_timezone(value)
+            if timezone.is_aware(value):
+                value.astimezone(datetime.UTC)
+        except OverflowError:
+            self.fail("overflow")
+        return value
 
 
 class StrictBooleanField(serializers.BooleanField):

@@ -46,4 +46,3 @@ class JSONParser(parsers.JSONParser):
             return json.loads(text, parse_constant=strict_constant if self.strict else None)
         except ValueError as exc:
             raise ParseError(_("JSON parse error - %(error)s") % {"error": exc}) from exc
-

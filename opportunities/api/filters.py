@@ -1,24 +1,17 @@
 """API FilterSets of opportunities. Ids are plain numbers, not choices among all rows: a choice field would
 answer 400 for ids that do not exist and 200 for other people's, and so tell which ids exist."""
 
-import datetime
-
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from kam.api.filters import IdFilter
-from kam.validators import parse_id
+from kam.validators import day_start, parse_id
 from opportunities.filters import OpportunityFilterSet
 from opportunities.models import Opportunity, RoutingStatus, Stage
-
-
-def _midnight(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 class UserOrMeField(forms.Field):
@@ -65,9 +58,12 @@ class OpportunityApiFilterSet(OpportunityFilterSet):
         model = Opportunity
         fields = ["q", "kind", "stage", "routing_status", "customer", "assigned_to", "captured_by"]
 
-    # Day bounds as datetimes, so the created_at index serves the range (no per-row date cast).
+    # Day bounds as datetimes, so the created_at index serves the range (no per-row date cast). At the ends of the
+    # calendar there is no such instant (kam.validators.day_start): no bound on that side.
     def filter_created_from(self, queryset, name, value):
-        return queryset.filter(created_at__gte=_midnight(value))
+        start = day_start(value)
+        return queryset.filter(created_at__gte=start) if start else queryset
 
     def filter_created_to(self, queryset, name, value):
-        return queryset.filter(created_at__lt=_midnight(value + datetime.timedelta(days=1)))
+        end = day_start(value, days_later=1)
+        return queryset.filter(created_at__lt=end) if end else queryset

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from channels.models import ChannelType, Team, User
 from customers.fields import VisibleContactField, VisibleCustomerField
 from customers.models import Customer, Industry, Region
-from kam.api.fields import StrictBooleanField, StrictCharField
+from kam.api.fields import DateTimeField, StrictBooleanField, StrictCharField
 from kam.validators import INT_MAX
 from opportunities.models import (
     Activity,
@@ -279,7 +279,7 @@ class QualifyInputSerializer(serializers.Serializer):
 class ActivityInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Activity.Kind.choices, required=False)
     notes = StrictCharField()
-    at = serializers.DateTimeField(required=False, allow_null=True, help_text=_("When; default now."))
+    at = DateTimeField(required=False, allow_null=True, help_text=_("When; default now."))
     next_action = StrictCharField(required=False, allow_blank=True, allow_null=True, max_length=200)
     next_action_due = serializers.DateField(required=False, allow_null=True)
 

@@ -1,5 +1,5 @@
-"""Control characters (ESC, BEL...) are refused by the page forms as the API refuses them, and rows that hold
-them from before the check still export (openpyxl refuses them in a cell)."""
+"""Control characters (ESC, BEL...) are refused by the page forms and the import as the API refuses them, and
+rows that hold them from before the check still export (openpyxl refuses them in a cell)."""
 
 import importlib
 import inspect
@@ -7,10 +7,12 @@ import io
 
 import pytest
 from django import forms
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
+from customers.imports import reader, services
 from customers.models import Customer, Segment
 from kam.form_helpers import RefuseControlCharacters
 from tests.customers.factories import CustomerFactory
@@ -77,3 +79,13 @@ def test_a_row_saved_before_the_check_still_exports_without_them(am, kind):
     else:
         rows = [line.split(",") for line in b"".join(response.streaming_content).decode("utf-8-sig").splitlines()]
     assert ["北京工商银行", "工行"] == [rows[1][1], rows[1][2]]
+
+
+def test_an_imported_row_with_control_characters_or_an_endless_number_is_a_row_error(steward):
+    text = "名称,地址,员工数\n北京\x1b工商银行,,\n杭州科技有限公司,,inf\n"
+    upload = SimpleUploadedFile("customers.csv", text.encode())
+
+    rows = services.customer_import_preview(rows=reader.read_rows(upload), by=steward)
+
+    assert rows[0].errors == {"name": [MESSAGE]}
+    assert rows[1].errors == {"employees": ["Enter a whole number."]}
