@@ -63,11 +63,11 @@ def test_captured_lead_is_routed_claimed_qualified_and_moved_on_the_kanban(watch
 
     expect(page).to_have_url(re.compile(r"/opportunities/\d+/$"))
     opp = Opportunity.objects.get(title="园区专线扩容")
-    assert opp.customer == customer and opp.routing_status == RoutingStatus.PENDING
-    expect(page.locator("#routing-status .badge")).to_have_class(re.compile("routing-pending"))
+    # Pending, unless a Celery worker on this machine's broker already routed it (the router is that quick).
+    assert opp.customer == customer and opp.routing_status in (RoutingStatus.PENDING, RoutingStatus.DISPATCHED)
 
     # The router runs (the Celery task's body); the detail page's poll notices within seconds.
-    services.opportunity_route(opp.pk)
+    services.opportunity_route(opp.pk)  # a no-op when a worker already placed it
     expect(page.locator("#routing-status .badge")).to_have_class(re.compile("routing-dispatched"))
 
     # The account manager sees it on "my opportunities" and claims it.
