@@ -1,26 +1,30 @@
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from axes.utils import reset as axes_reset
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from knox.models import AuthToken
 
 from channels import models
+from kam import admin_forms as kam_admin
 
 
-class ResponsibilityInline(admin.TabularInline):
+class ResponsibilityInline(kam_admin.TabularInline):
     model = models.ChannelResponsibility
     extra = 0
 
 
 @admin.register(models.ChannelType)
-class ChannelTypeAdmin(admin.ModelAdmin):
+class ChannelTypeAdmin(kam_admin.ModelAdmin):
     list_display = ("code", "name", "name_en", "sort_order")
     search_fields = ("code", "name", "name_en")
     inlines = [ResponsibilityInline]
 
 
 @admin.register(models.Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(kam_admin.ModelAdmin):
     list_display = ("name", "industry", "supervisor")
     list_select_related = ("industry", "supervisor")
     search_fields = ("name",)
@@ -28,7 +32,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(kam_admin.ModelAdmin):
     list_display = ("name", "channel_type", "is_core", "region_code", "is_active")
     list_filter = ("is_core", "is_active", "channel_type")
     list_select_related = ("channel_type",)
@@ -36,7 +40,7 @@ class PartnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(kam_admin.RefuseControlCharactersAdmin, DjangoUserAdmin):
     list_display = ("username", "display_name", "role", "team", "channel_type", "is_active")
     list_filter = ("role", "team", "channel_type", "is_active", "is_staff")
     list_select_related = ("team", "channel_type")
@@ -63,7 +67,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(models.Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(kam_admin.ModelAdmin):
     """Read-only: notifications are written by channels.notifications.notify and sent by its task."""
 
     list_display = ("created_at", "recipient", "kind", "title", "urgent", "read_at", "sent_at")
@@ -78,3 +82,37 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- the admins of the libraries KAM uses for accounts: the same form rule, labels in the site's language ------
+
+
+@admin.display(description=_("Token key (first characters)"))
+def _token_key(token):
+    return token.token_key
+
+
+@admin.display(description=_("Created"), ordering="created")
+def _token_created(token):
+    return token.created
+
+
+@admin.display(description=_("Expires"), ordering="expiry")
+def _token_expiry(token):
+    return token.expiry
+
+
+def _reregister(model, **attributes):
+    """Register a library's admin again with control characters refused (and any attributes replaced)."""
+    library_admin = type(admin.site._registry[model])
+    admin.site.unregister(model)
+    admin.site.register(
+        model, type(library_admin.__name__, (kam_admin.RefuseControlCharactersAdmin, library_admin), attributes)
+    )
+
+
+_reregister(Group)
+_reregister(AuthToken, list_display=(_token_key, "user", _token_created, _token_expiry))
+for _model in (AccessAttempt, AccessLog, AccessFailureLog):
+    if _model in admin.site._registry:
+        _reregister(_model)

@@ -1,3 +1,4 @@
+from axes import apps as axes_apps
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -22,3 +23,16 @@ class ChannelsConfig(AppConfig):
             "notifications", label=_("Notifications"), url_name="channels:notifications", order=900,
             badge=notifications.unread_badge,
         )  # fmt: skip
+
+
+class AxesConfig(axes_apps.AppConfig):
+    """django-axes (login throttling) under a name an admin reads in their language."""
+
+    verbose_name = _("Login protection")
+
+
+class KnoxConfig(AppConfig):
+    """django-rest-knox (expiring API tokens), likewise."""
+
+    name = "knox"
+    verbose_name = _("API tokens")

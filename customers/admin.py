@@ -10,6 +10,7 @@ from customers import models, services, tasks
 from customers.policy import hidden_contact_fields, hidden_customer_fields, may_change_tier_rules
 from customers.tiering import engine
 from customers.tiering import services as tier_services
+from kam import admin_forms as kam_admin
 from kam.celery import enqueue_on_commit
 
 
@@ -28,7 +29,7 @@ class ScopedAdminMixin:
         return queryset.filter(**{f"{self.customer_path}__in": visible.values("pk")})
 
 
-class ContactInline(admin.TabularInline):
+class ContactInline(kam_admin.TabularInline):
     model = models.Contact
     fields = ("name", "title", "department", "mobile", "is_key_person", "active_to")
     extra = 0
@@ -36,7 +37,7 @@ class ContactInline(admin.TabularInline):
     can_delete = False
 
 
-class AliasInline(admin.TabularInline):
+class AliasInline(kam_admin.TabularInline):
     model = models.CustomerAlias
     fields = ("name", "source", "created_at")
     readonly_fields = ("created_at",)
@@ -57,7 +58,7 @@ class CustomerAdminForm(forms.ModelForm):
 
 
 @admin.register(models.Customer)
-class CustomerAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class CustomerAdmin(ScopedAdminMixin, kam_admin.RefuseControlCharactersAdmin, SimpleHistoryAdmin):
     customer_path = None
     form = CustomerAdminForm
     list_display = ("code", "name", "tier", "status", "industry", "region", "account_manager", "members_count")
@@ -117,7 +118,7 @@ class CustomerAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(models.Contact)
-class ContactAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class ContactAdmin(ScopedAdminMixin, kam_admin.RefuseControlCharactersAdmin, SimpleHistoryAdmin):
     list_display = ("name", "customer", "title", "mobile", "is_key_person", "active_to")
     list_filter = ("is_key_person", "decision_role", "influence")
     list_select_related = ("customer",)
@@ -134,7 +135,7 @@ class ContactAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(models.SpendRecord)
-class SpendRecordAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class SpendRecordAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):
     list_display = ("customer", "month", "category", "amount")
     list_filter = ("category", "month")
     list_select_related = ("customer",)
@@ -145,7 +146,7 @@ class SpendRecordAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(models.GroupMember)
-class GroupMemberAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class GroupMemberAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):
     list_display = ("msisdn", "customer", "status", "joined_on", "left_on")
     list_filter = ("status",)
     list_select_related = ("customer",)
@@ -155,7 +156,7 @@ class GroupMemberAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(models.Visit)
-class VisitAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class VisitAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):
     list_display = ("visited_on", "customer", "kind", "purpose", "visited_by")
     list_filter = ("kind",)
     list_select_related = ("customer", "visited_by")
@@ -165,7 +166,7 @@ class VisitAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(models.AccountManagerAssignment)
-class AssignmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class AssignmentAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):
     list_display = ("customer", "account_manager", "started_at", "ended_at", "reason", "assigned_by")
     list_select_related = ("customer", "account_manager", "assigned_by")
     search_fields = ("customer__name", "account_manager__username")
@@ -179,7 +180,7 @@ class AssignmentAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(models.MergeRecord)
-class MergeRecordAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class MergeRecordAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):
     customer_path = "survivor"
     list_display = ("merged_at", "duplicate", "survivor", "merged_by", "reason")
     list_select_related = ("duplicate", "survivor", "merged_by")
@@ -194,7 +195,7 @@ class MergeRecordAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(models.CustomerAlias)
-class CustomerAliasAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class CustomerAliasAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):
     list_display = ("name", "customer", "source", "created_at")
     list_filter = ("source",)
     list_select_related = ("customer",)
@@ -211,7 +212,7 @@ class CustomerAliasAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(models.CustomerRelation)
-class CustomerRelationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class CustomerRelationAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):
     customer_path = "from_customer"
     list_display = ("from_customer", "kind", "to_customer", "note")
     list_filter = ("kind",)
@@ -221,7 +222,7 @@ class CustomerRelationAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(models.NameAbbreviation)
-class NameAbbreviationAdmin(SimpleHistoryAdmin):
+class NameAbbreviationAdmin(kam_admin.RefuseControlCharactersAdmin, SimpleHistoryAdmin):
     list_display = ("abbreviation", "full_name", "note")
     search_fields = ("abbreviation", "full_name")
 
@@ -236,7 +237,7 @@ class NameAbbreviationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(kam_admin.ModelAdmin):
     list_display = ("code", "name", "name_en", "level", "parent")
     list_filter = ("level",)
     list_select_related = ("parent",)
@@ -245,13 +246,13 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Industry)
-class IndustryAdmin(admin.ModelAdmin):
+class IndustryAdmin(kam_admin.ModelAdmin):
     list_display = ("code", "name", "name_en", "importance")
     search_fields = ("code", "name", "name_en")
 
 
 @admin.register(models.TierLevel)
-class TierLevelAdmin(admin.ModelAdmin):
+class TierLevelAdmin(kam_admin.ModelAdmin):
     list_display = ("code", "name", "name_en", "visit_cycle_days", "sort_order")
 
 
@@ -287,7 +288,7 @@ class TierRulesAdminMixin:
 
 
 @admin.register(models.TierPolicy)
-class TierPolicyAdmin(TierRulesAdminMixin, SimpleHistoryAdmin):
+class TierPolicyAdmin(TierRulesAdminMixin, kam_admin.RefuseControlCharactersAdmin, SimpleHistoryAdmin):
     list_display = ("__str__", "months_window", "publication", "downgrade_after", "override_months", "updated_at")
     readonly_fields = ("version", "updated_at")
 
@@ -301,7 +302,7 @@ class TierPolicyAdmin(TierRulesAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(models.TierBand)
-class TierBandAdmin(TierRulesAdminMixin, SimpleHistoryAdmin):
+class TierBandAdmin(TierRulesAdminMixin, kam_admin.RefuseControlCharactersAdmin, SimpleHistoryAdmin):
     list_display = ("tier", "min_revenue", "min_members", "alt_min_revenue", "strategic_only", "annual_retention")
     ordering = ("tier",)
 
@@ -319,7 +320,7 @@ class TierBandAdmin(TierRulesAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(models.ValueFactor)
-class ValueFactorAdmin(SimpleHistoryAdmin):
+class ValueFactorAdmin(kam_admin.RefuseControlCharactersAdmin, SimpleHistoryAdmin):
     list_display = ("code", "name", "name_en", "weight", "description")
     readonly_fields = ("code",)
 
@@ -342,7 +343,7 @@ class ReadOnlyAdminMixin:
 
 
 @admin.register(models.TierEvaluation)
-class TierEvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TierEvaluationAdmin(ReadOnlyAdminMixin, kam_admin.ModelAdmin):
     list_display = ("period", "kind", "rule_version", "started_at", "finished_at", "started_by", "customers",
                     "upgrades", "downgrades", "statements")  # fmt: skip
     list_filter = ("kind",)
@@ -351,7 +352,7 @@ class TierEvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(models.TierChange)
-class TierChangeAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TierChangeAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, kam_admin.ModelAdmin):
     list_display = ("changed_at", "customer", "from_tier", "to_tier", "is_upgrade", "source", "rule_version")
     list_filter = ("source", "is_upgrade", "to_tier")
     list_select_related = ("customer",)
@@ -360,7 +361,7 @@ class TierChangeAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(models.TierOverride)
-class TierOverrideAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TierOverrideAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, kam_admin.ModelAdmin):
     """Overrides are made and revoked on the customer's page (tier_services.tier_override_create moves the tier)."""
 
     list_display = ("customer", "tier", "starts_on", "expires_on", "revoked_at", "requested_by", "approved_by")

@@ -4,11 +4,12 @@ read-mostly (routing, claims, stages and closing go through opportunities.servic
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from kam import admin_forms as kam_admin
 from opportunities import models
 
 
 @admin.register(models.RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
+class RoutingRuleAdmin(kam_admin.ModelAdmin):
     list_display = ("name", "priority", "is_active", "kind", "customer_condition", "target", "second_cover",
                     "capacity", "updated_at")  # fmt: skip
     list_display_links = ("name",)
@@ -42,27 +43,27 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.StageSetting)
-class StageSettingAdmin(admin.ModelAdmin):
+class StageSettingAdmin(kam_admin.ModelAdmin):
     list_display = ("stage", "probability", "stale_days", "sort_order")
     list_editable = ("probability", "stale_days", "sort_order")
 
 
 @admin.register(models.ClaimTimer)
-class ClaimTimerAdmin(admin.ModelAdmin):
+class ClaimTimerAdmin(kam_admin.ModelAdmin):
     list_display = ("tier", "claim_hours", "return_hours", "first_contact_hours", "qualify_days", "idle_days")
     list_display_links = ("tier",)
     list_editable = ("claim_hours", "return_hours", "first_contact_hours", "qualify_days", "idle_days")
 
 
 @admin.register(models.CloseReason)
-class CloseReasonAdmin(admin.ModelAdmin):
+class CloseReasonAdmin(kam_admin.ModelAdmin):
     list_display = ("code", "name", "name_en", "applies_to_won", "is_active", "sort_order")
     list_editable = ("is_active", "sort_order")
     list_filter = ("applies_to_won", "is_active")
     search_fields = ("code", "name", "name_en")
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(kam_admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
@@ -94,7 +95,7 @@ OPPORTUNITY_EDITABLE = ("title", "description", "contact_name", "contact_phone",
 
 
 @admin.register(models.Opportunity)
-class OpportunityAdmin(admin.ModelAdmin):
+class OpportunityAdmin(kam_admin.ModelAdmin):
     list_display = ("code", "title", "kind", "customer", "stage", "routing_status", "assigned_to",
                     "assigned_channel", "claim_due_at", "created_at")  # fmt: skip
     list_select_related = ("customer", "assigned_to", "assigned_channel")
@@ -116,7 +117,7 @@ class OpportunityAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Transfer)
-class TransferAdmin(admin.ModelAdmin):
+class TransferAdmin(kam_admin.ModelAdmin):
     list_display = ("at", "opportunity", "action", "from_user", "to_user", "to_channel", "by", "rule_name")
     list_select_related = ("opportunity", "from_user", "to_user", "to_channel", "by")
     list_filter = ("action", "to_channel")

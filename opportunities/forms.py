@@ -21,6 +21,7 @@ from opportunities.models import (
     Stage,
     next_stage_forward,
 )
+from opportunities.services import Prospect
 from orders.models import Product
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -105,6 +106,12 @@ class CaptureForm(RefuseControlCharacters, forms.Form):
         if data.get("customer") is None and not (data.get("prospect_name") or "").strip():
             if not self.has_error("customer"):
                 self.add_error(None, _("Choose an existing customer or name a new prospect."))
+        prospect = Prospect.from_input(data) if data.get("customer") is None else None
+        if prospect is not None:
+            # The customer checks on the prospect, in the same answer as the form's own errors.
+            for field, messages in prospect.errors(by=self.user).items():
+                if not self.has_error(field):
+                    self.add_error(field, messages)
         return data
 
     def service_fields(self) -> dict:

@@ -23,7 +23,7 @@ from channels import roles
 from channels.models import ChannelType, Role, User
 from channels.notifications import Message, notify, notify_many
 from customers.models import Customer
-from customers.services import prospect_register
+from customers.services import customer_field_errors, prospect_register
 from kam.celery import enqueue_on_commit
 from kam.db import numbered_code
 from opportunities import policy, routing
@@ -172,6 +172,16 @@ class Prospect:
             industry_id=industry.pk if industry else None,
         )  # fmt: skip
 
+    def errors(self, *, by: User) -> dict[str, list[str]]:
+        """What the customer checks find in the prospect's fields, keyed by the input names (`prospect_phone`...),
+        so a capture answers them together with its own errors (all at once, not in a second round)."""
+        found = customer_field_errors(
+            by=by, name=self.name, phone=self.phone, region_id=self.region_id, industry_id=self.industry_id
+        )
+        keys = {"name": "prospect_name", "phone": "prospect_phone", "region": "prospect_region",
+                "industry": "prospect_industry"}  # fmt: skip
+        return {keys.get(field, "prospect_name"): messages for field, messages in found.items()}
+
 
 def opportunity_capture(
     *,
@@ -219,6 +229,9 @@ def opportunity_capture(
     contact = fields.get("contact")
     if contact is not None and customer is not None and contact.customer_id != customer.pk:
         errors["contact"] = [_("This contact belongs to another customer.")]
+    if prospect is not None and customer is None:
+        for field, messages in prospect.errors(by=by).items():
+            errors.setdefault(field, []).extend(messages)
     if errors:
         raise ValidationError(errors)
     now = timezone.now()

@@ -5,11 +5,12 @@ from django.contrib import admin
 from django.template.defaultfilters import floatformat
 from django.utils.translation import gettext_lazy as _
 
+from kam import admin_forms as kam_admin
 from orders import models
 
 
 @admin.register(models.Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(kam_admin.ModelAdmin):
     list_display = ("code", "name", "category", "provisioning_type", "price_range", "is_active", "legacy")
     list_filter = ("category", "provisioning_type", "scope", "is_active", "legacy", "needs_contract")
     search_fields = ("code", "name", "name_en")

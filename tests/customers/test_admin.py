@@ -109,3 +109,27 @@ def test_nothing_can_be_deleted_from_admin(client, admin_user, seeded):
     client.force_login(admin_user)
     response = client.get(reverse("admin:customers_customer_delete", args=[mine.pk]))
     assert response.status_code == 403
+
+
+def test_every_admin_form_and_inline_refuses_control_characters(rf, admin_user):
+    """The admin is a way in for text like the pages and the API: no form of it may store a bell character."""
+    from kam.form_helpers import RefuseControlCharacters
+
+    request = rf.get("/")
+    request.user = admin_user
+    for model, model_admin in admin.site._registry.items():
+        assert issubclass(model_admin.get_form(request), RefuseControlCharacters), model
+        for inline in model_admin.get_inline_instances(request):
+            assert issubclass(inline.get_formset(request).form, RefuseControlCharacters), (model, inline)
+
+
+def test_control_character_in_an_admin_form_is_a_field_error(client, admin_user):
+    from customers.models import Industry
+
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:customers_industry_add"), {"code": "X1", "name": "银\x07行", "name_en": "Bank"}
+    )
+
+    assert response.status_code == 200 and response.context["adminform"].form.has_error("name")
+    assert not Industry.objects.filter(code="X1").exists()

@@ -473,3 +473,16 @@ def test_partner_staff_sees_the_pages(client, agent):
     assert opp.assigned_partner == partner
     page = text(as_user(client, staff).get(reverse("opportunities:list")))
     assert opp.title in page and reverse("opportunities:claim", args=[opp.pk]) in page
+
+
+def test_capture_shows_prospect_and_form_errors_in_one_answer(client, agent):
+    """A missing title and a malformed prospect phone are both reported on the first submit."""
+    response = as_user(client, agent).post(
+        reverse("opportunities:capture"),
+        {"kind": "lead", "title": "", "prospect_name": "杭州西湖数码科技有限公司", "prospect_phone": "12ab"},
+    )
+
+    form = response.context["form"]
+    assert response.status_code == 400
+    assert form.has_error("title") and form.has_error("prospect_phone")
+    assert not Customer.objects.exists()
