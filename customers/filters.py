@@ -1,13 +1,49 @@
 """The customer FilterSet, shared by the "my customers" page and the API (one set of rules)."""
 
 import django_filters
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
 
 from channels import roles
 from channels.models import Team, User
-from customers.models import Customer, Industry, Tier
+from customers.models import SORT_REVENUE, SORT_VALUE, Customer, Industry, Tier
+from customers.policy import hidden_customer_fields
 from customers.selectors import customer_search, region_with_descendants
 from kam.api.filters import IdFilter
+
+# Sort key -> expression; each is served by a (key, id) index of Customer in both directions.
+SORT_KEYS = {
+    "name": F("name"),
+    "code": F("code"),
+    "tier": F("tier"),
+    "members_count": F("members_count"),
+    "value_score": SORT_VALUE,
+    "revenue": SORT_REVENUE,
+}
+
+
+# Sort keys over finance data (customers.policy.hidden_customer_fields): key -> the field it reveals.
+FINANCE_SORTS = {"value_score": "value_score", "revenue": "avg_monthly_revenue"}
+
+
+def sort_order(key: str) -> tuple:
+    """ORDER BY of a sort key ("name", "-revenue"...): the key, then the id in the same direction, so that the
+    index (key, id) is read as it lies and pages are stable when keys tie. Unknown keys: newest first."""
+    descending = key.startswith("-")
+    expression = SORT_KEYS.get(key.lstrip("-"))
+    if expression is None:
+        return ("-id",)
+    if descending:
+        return (expression.desc(), F("id").desc())
+    return (expression.asc(), F("id").asc())
+
+
+class CustomerOrdering(django_filters.OrderingFilter):
+    def filter(self, qs, value):
+        if not value or value[0] in EMPTY_VALUES:
+            return qs
+        return qs.order_by(*sort_order(value[0]))
 
 
 class CustomerFilterSet(django_filters.FilterSet):
@@ -15,9 +51,12 @@ class CustomerFilterSet(django_filters.FilterSet):
         method="filter_search", label=_("Search"),
         help_text=_("Name, short name, alias, customer code, credit code or phone"),
     )  # fmt: skip
-    tier = django_filters.MultipleChoiceFilter(choices=Tier.choices, label=_("Tier"))
+    # Plain columns, no join: a match cannot repeat a row, so no DISTINCT (which would sort every column).
+    tier = django_filters.MultipleChoiceFilter(choices=Tier.choices, label=_("Tier"), distinct=False)
     status = django_filters.MultipleChoiceFilter(
-        choices=[c for c in Customer.Status.choices if c[0] != Customer.Status.MERGED], label=_("Status")
+        choices=[c for c in Customer.Status.choices if c[0] != Customer.Status.MERGED],
+        label=_("Status"),
+        distinct=False,
     )
     industry = django_filters.ModelChoiceFilter(queryset=Industry.objects.all(), label=_("Industry"))
     region = django_filters.CharFilter(method="filter_region", label=_("Region code"))
@@ -33,18 +72,28 @@ class CustomerFilterSet(django_filters.FilterSet):
     )
     is_strategic = django_filters.BooleanFilter(label=_("Strategic"))
     parent = IdFilter(field_name="parent", label=_("Subsidiaries of (customer id)"))
-    ordering = django_filters.OrderingFilter(
+    ordering = CustomerOrdering(
         fields=(("name", "name"), ("code", "code"), ("tier", "tier"), ("members_count", "members_count"),
-                ("created_at", "created_at"), ("updated_at", "updated_at"), ("value_score", "value_score")),
+                ("value_score", "value_score"), ("revenue", "revenue")),
         field_labels={"name": _("Name"), "code": _("Customer code"), "tier": _("Tier"),
-                      "members_count": _("Members"), "created_at": _("Created"), "updated_at": _("Updated"),
-                      "value_score": _("Value score")},
+                      "members_count": _("Members"), "value_score": _("Value score"),
+                      "revenue": _("Average monthly revenue")},
         label=_("Sort by"),
     )  # fmt: skip
 
     class Meta:
         model = Customer
         fields = ["q", "tier", "status", "industry", "region", "account_manager", "is_strategic", "parent"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One field policy: who may not see the value score and revenue may not sort by them either.
+        user = getattr(self.request, "user", None)
+        if user is not None and hidden_customer_fields(user) & set(FINANCE_SORTS.values()):
+            ordering = self.filters["ordering"]
+            ordering.extra["choices"] = [
+                choice for choice in ordering.extra["choices"] if choice[0].lstrip("-") not in FINANCE_SORTS
+            ]
 
     def filter_search(self, queryset, name, value):
         return customer_search(queryset, value)

@@ -1,6 +1,7 @@
 """Small database helpers shared by the apps."""
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.exceptions import EmptyResultSet
 from django.db import models
 
 # The longest free text any field takes (notes, descriptions, strategy fields): a page of text. Model
@@ -73,3 +74,31 @@ class VisibleToAllQuerySet(ScopedQuerySet):
 
     def scope(self, user):
         return self.all()
+
+
+@models.Field.register_lookup
+class AnyOf(models.Lookup):
+    """`field__any_of=[ids]`: membership in a list of values passed as ONE array parameter on PostgreSQL
+    (`field = ANY(%s)`), where `__in` writes one placeholder per value. For the visibility lists (a supervisor's
+    portfolio holds thousands of ids, used by several queries per request) that keeps SQL text, parsing and
+    parameter binding constant in the list's length. Other databases get the plain IN list."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [list(value)]
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*lhs_params, list(self.rhs))
+
+    def as_sql(self, compiler, connection):
+        values = list(self.rhs)
+        if not values:
+            raise EmptyResultSet
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
+
+
+models.ForeignObject.register_lookup(AnyOf)  # related fields keep their own lookup table

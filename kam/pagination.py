@@ -9,6 +9,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 
@@ -19,8 +20,12 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        """Matching rows, counted up to cap + 1 (slicing makes Django wrap the count in a subquery)."""
-        return self.object_list[: self.cap + 1].count()
+        """Matching rows, counted up to cap + 1 (slicing makes Django wrap the count in a subquery). The order is
+        dropped: any cap + 1 rows count the same, and a sort would make the database read every match first."""
+        rows = self.object_list
+        if isinstance(rows, QuerySet):
+            rows = rows.order_by()
+        return rows[: self.cap + 1].count()
 
     @property
     def is_capped(self) -> bool:

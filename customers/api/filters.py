@@ -3,7 +3,7 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from customers.filters import CustomerFilterSet
+from customers.filters import SORT_KEYS, CustomerFilterSet, CustomerOrdering
 from customers.models import Contact, GroupMember, SpendRecord, Visit
 from kam.api.filters import IdFilter
 
@@ -15,9 +15,13 @@ class CustomerApiFilterSet(CustomerFilterSet):
         fields = [*CustomerFilterSet.Meta.fields, "search"]
 
 
-# API lists are keyset-paginated newest first: the cursor needs one unique, fixed order, so the page's
-# sort parameter would be silently overridden. Leave it out rather than document a parameter that does nothing.
-del CustomerApiFilterSet.base_filters["ordering"]
+# The API list pages by keyset (kam.api.pagination.SortedKeysetPagination): a sort key needs one index on (key, id)
+# and a value in every row, so the customer code (empty for a moment after an insert) is the page's only.
+API_SORTS = {key: expression for key, expression in SORT_KEYS.items() if key != "code"}
+CustomerApiFilterSet.base_filters["ordering"] = CustomerOrdering(
+    fields=[(key, key) for key in API_SORTS],
+    label=_("Sort by (name, tier, members_count, value_score, revenue; '-' first for descending)"),
+)
 
 
 class ByCustomerFilterSet(django_filters.FilterSet):

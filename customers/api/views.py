@@ -20,6 +20,7 @@ from customers.fields import DuplicateConflictSerializer, DuplicateSerializer
 from customers.models import Contact, Customer, GroupMember, SpendRecord, Visit
 from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields, may_see_spend
 from kam.api.errors import FORBIDDEN, INVALID, NOT_FOUND, conflict_response
+from kam.api.pagination import SortedKeysetPagination
 from kam.api.permissions import PERMISSIONS
 from kam.api.viewsets import ScopedViewSet, validated
 
@@ -69,6 +70,8 @@ def require_editable(user, customer: Customer) -> None:
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     queryset = Customer.objects.none()  # types the schema; get_queryset scopes by user
     filterset_class = filters.CustomerApiFilterSet
+    pagination_class = SortedKeysetPagination
+    keyset_sorts = filters.API_SORTS
 
     def get_queryset(self):
         if self.action == "list":

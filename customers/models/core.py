@@ -4,8 +4,8 @@ naming aliases and the account-manager assignment history."""
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Upper
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce, Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +13,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from channels import roles
-from channels.models import BilingualName, Role
+from channels.models import BilingualName, Role, User
 from kam import request_cache
 from kam.db import LONG_TEXT, ScopedQuerySet, trigram
 
@@ -109,7 +109,7 @@ class CustomerQuerySet(ScopedQuerySet):
         """
         if user.sees_all_customers:
             return self
-        return self.filter(pk__in=portfolio_ids(user))
+        return self.filter(pk__any_of=portfolio_ids(user))
 
     def editable_by(self, user):
         """Customers the user may change: what they see, minus read-only roles."""
@@ -148,19 +148,20 @@ def portfolio_ids(user) -> list[int]:
 
 def _portfolio_ids(user) -> list[int]:
     if user.role == Role.SUPERVISOR:
-        # The team's customers, plus customers nobody serves in the industries the supervisor's teams
-        # cover, so that coverage gaps can be assigned (seed 002: customers belong to the company).
+        # The team's customers and the supervisor's own, plus customers nobody serves in the industries the
+        # supervisor's teams cover, so that coverage gaps can be assigned (seed 002: customers belong to the
+        # company). One UNION of two index reads (by account manager; the partial index of unassigned customers
+        # by industry): an OR across the users join would read every customer.
+        managers = User.objects.filter(Q(team__supervisor=user) | Q(pk=user.pk)).values("pk")
         industries = user.supervised_teams.exclude(industry=None).values("industry")
-        root = (
-            Q(account_manager__team__supervisor=user)
-            | Q(account_manager=user)
-            | Q(account_manager__isnull=True, industry__in=industries)
-        )
+        served = Customer.objects.filter(account_manager__in=managers).order_by().values_list("pk", flat=True)
+        unserved = Customer.objects.filter(account_manager__isnull=True, industry__in=industries)
+        ids = set(served.union(unserved.order_by().values_list("pk", flat=True), all=True))
     elif user.role in roles.ACCOUNT_MANAGERS:
-        root = Q(account_manager=user)
+        ids = set(Customer.objects.filter(account_manager=user).order_by().values_list("pk", flat=True))
     else:
         return []
-    ids = set(Customer.objects.filter(root).order_by().values_list("pk", flat=True))
+    # Subsidiaries level by level through the parent index (a recursive query would sort the table per level).
     frontier = ids
     for _level in range(MAX_HIERARCHY_DEPTH - 1):
         if not frontier:
@@ -189,7 +190,15 @@ class CustomerOwnedQuerySet(ScopedQuerySet):
         from the per-request portfolio, not a join: the planner serves it from the foreign key's index."""
         if user.sees_all_customers:
             return None
-        return Q(**{f"{self.customer_field}_id__in": portfolio_ids(user)})
+        return Q(**{f"{self.customer_field}_id__any_of": portfolio_ids(user)})
+
+
+# Sort expressions of the nullable computed columns (not evaluated yet = lowest), shared by the list's ordering and
+# the indexes that serve it: the query must repeat the index's expression exactly.
+SORT_VALUE = Coalesce("value_score", Value(-1), output_field=models.IntegerField())
+SORT_REVENUE = Coalesce(
+    "avg_monthly_revenue", Value(-1), output_field=models.DecimalField(max_digits=14, decimal_places=2)
+)
 
 
 class Customer(models.Model):
@@ -394,12 +403,20 @@ class Customer(models.Model):
             # "my customers" list: WHERE account_manager_id = ? ORDER BY id DESC
             models.Index(fields=["account_manager", "-id"], name="cust_am_id_idx"),
             # filters on the list page and the API
-            models.Index(fields=["tier", "-id"], name="cust_tier_id_idx"),
+            models.Index(fields=["tier", "id"], name="cust_tier_sort_idx"),
             models.Index(fields=["status", "-id"], name="cust_status_id_idx"),
             models.Index(fields=["industry", "-id"], name="cust_industry_id_idx"),
             models.Index(fields=["region", "-id"], name="cust_region_id_idx"),
             # value ranking and segment filters on value
             models.Index(fields=["value_score", "-id"], name="cust_value_id_idx"),
+            # The list's sort links (page and API), each a (key, id) index read forwards or backwards: a page of
+            # 25 is the first 25 index entries, whatever the table's size (customers.filters.CustomerOrdering).
+            models.Index(fields=["name", "id"], name="cust_name_sort_idx"),
+            models.Index(fields=["members_count", "id"], name="cust_members_sort_idx"),
+            models.Index(SORT_VALUE, "id", name="cust_value_sort_idx"),
+            models.Index(SORT_REVENUE, "id", name="cust_revenue_sort_idx"),
+            # A supervisor's portfolio includes the customers nobody serves in their teams' industries.
+            models.Index(fields=["industry"], condition=Q(account_manager__isnull=True), name="cust_unassigned_idx"),
             # exact lookups: credit code search, caller lookup by main phone, duplicate blocking
             models.Index(fields=["credit_code"], name="cust_credit_code_idx"),
             models.Index(fields=["phone_digits"], name="cust_phone_digits_idx"),

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from channels import roles
 from channels.models import Role, Team, User
 from customers import duplicates, policy, selectors, services
-from customers.filters import CustomerFilterSet
+from customers.filters import FINANCE_SORTS, CustomerFilterSet
 from customers.forms.customers import (
     ContactForm,
     CustomerForm,
@@ -35,7 +35,7 @@ from kam.validators import parse_id
 
 PAGE_SIZE = 25
 # Sortable columns of the list: column key -> OrderingFilter value.
-SORTABLE = ("code", "name", "tier", "members_count", "value_score")
+SORTABLE = ("code", "name", "tier", "members_count", "value_score", "revenue")
 
 
 def _visible_ids(user: User, customers) -> set[int]:
@@ -95,17 +95,17 @@ def _list_filterset(request) -> CustomerFilterSet:
 @require_GET
 def customer_list(request):
     filterset = _list_filterset(request)
-    queryset = filterset.qs
-    # A unique last sort key keeps pages stable when the chosen column has ties.
-    queryset = queryset.order_by(*queryset.query.order_by, "-pk") if queryset.query.order_by else queryset
+    queryset = filterset.qs  # sorted by (key, id): stable pages when keys tie (customers.filters.sort_order)
     paginator, page, page_error = page_of(request, queryset, PAGE_SIZE)
     current = request.GET.get("ordering", "")
+    show_finance = not (hidden_customer_fields(request.user) & set(FINANCE_SORTS.values()))
+    sortable = [key for key in SORTABLE if show_finance or key not in FINANCE_SORTS]
     sort_links = {
         key: {
             "value": f"-{key}" if current == key else key,
             "state": "asc" if current == key else "desc" if current == f"-{key}" else "",
         }
-        for key in SORTABLE
+        for key in sortable
     }
     context = {
         "filterset": filterset,
@@ -113,6 +113,7 @@ def customer_list(request):
         "paginator": paginator,
         "page_error": page_error,
         "sort_links": sort_links,
+        "show_finance": show_finance,
         "may_create": policy.may_create_customers(request.user),
         # lazy: evaluated only when the cached option list is rendered again
         "team_options": Team.objects.order_by("name").only("pk", "name"),
