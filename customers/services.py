@@ -641,7 +641,8 @@ def spend_upsert(*, rows: list[SpendRow]) -> dict[str, int]:
 
 
 def members_upsert(*, rows: list[MemberRow]) -> dict[str, int]:
-    """Insert or update group members and refresh the members count of the customers touched."""
+    """Insert or update group members and refresh what is derived from them (members count, monthly member
+    counts, cached charts) for the customers touched."""
     resolved = _resolve_feed_customers({r.customer_id for r in rows})
     missing = sorted({r.customer_id for r in rows} - set(resolved))
     if missing:
@@ -662,7 +663,6 @@ def members_upsert(*, rows: list[MemberRow]) -> dict[str, int]:
     ]
     touched = set(resolved.values())
     with transaction.atomic():
-        transaction.on_commit(lambda: customer_charts_forget(touched))
         GroupMember.objects.bulk_create(
             objs,
             batch_size=2000,
@@ -729,6 +729,17 @@ def _member_months_sql() -> dict[str, str]:
     }  # fmt: skip
 
 
+# PostgreSQL advisory lock (an arbitrary fixed key) between the daily run and the member writers: writers hold it
+# shared until they commit, the daily run exclusively, so its INSERT ... SELECT never reads members a writer has not
+# committed yet and then overwrites that writer's fresh month. SQLite runs one writer at a time anyway.
+MEMBER_MONTHS_LOCK = 0x4B414D_4D4D
+
+
+def _member_months_lock(cursor, *, exclusive: bool) -> None:
+    if connection.vendor == "postgresql":
+        cursor.execute(f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}(%s)", [MEMBER_MONTHS_LOCK])
+
+
 def member_months_recompute(*, customer_ids: Iterable[int] | None = None) -> int:
     """Rebuild the monthly member counts (MemberCount) of these customers (None: every customer) from their
     member rows, set-based: one DELETE and one INSERT ... SELECT, whatever the number of members or months.
@@ -746,6 +757,7 @@ def member_months_recompute(*, customer_ids: Iterable[int] | None = None) -> int
     scope = {} if ids is None else {"ids": ids if connection.vendor == "postgresql" else json.dumps(ids)}
     current = connection.ops.adapt_datefield_value(timezone.localdate().replace(day=1))
     with transaction.atomic(), connection.cursor() as cursor:
+        _member_months_lock(cursor, exclusive=False)
         cursor.execute(f"DELETE FROM {sql['table']} WHERE {where}", scope)
         # ON CONFLICT only for a writer that got in between (the callers hold the customer rows' locks).
         cursor.execute(
@@ -777,7 +789,8 @@ def member_months_record(*, month: date | None = None) -> int:
     sql = _member_months_sql()
     start = (month or timezone.localdate()).replace(day=1)
     end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        _member_months_lock(cursor, exclusive=True)
         cursor.execute(
             f"""INSERT INTO {sql["table"]} ({sql["columns"]})
             SELECT customer_id, %(start)s,

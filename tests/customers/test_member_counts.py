@@ -2,11 +2,12 @@
 
 import datetime
 import re
+import threading
 from datetime import date
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -62,7 +63,7 @@ JOINS_AND_LEAVES = (
 
 
 @time_machine.travel(TODAY, tick=False)
-def test_the_chart_shows_what_counting_the_member_rows_showed():
+def test_the_chart_shows_what_counting_the_member_rows_showed(django_capture_on_commit_callbacks):
     customer, neighbour = CustomerFactory(), CustomerFactory()
     feed(customer, *JOINS_AND_LEAVES)
     feed(neighbour, ("13800000001", ACTIVE, "2025-12-01", None))
@@ -73,14 +74,17 @@ def test_the_chart_shows_what_counting_the_member_rows_showed():
     assert chart["values"] == counted_the_old_way(customer) == [3, 3, 2, 3, 4, 4, 4, 3, 3, 3, 3, 5]
     assert members_trend(neighbour)["values"] == [0] * 5 + [1] * 7
 
-    # A later feed moves dates and statuses: the chart follows, and the neighbour is untouched.
-    feed(
-        customer,
-        ("13900000010", LEFT, "2025-10-10", "2026-03-03"),
-        ("13900000001", ACTIVE, "2025-12-20", None),
-        ("13900000011", ACTIVE, "2025-09-09", None),
-    )
+    # A later feed moves dates and statuses: the chart (cached one too) follows, and the neighbour is untouched.
+    customer_charts(customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        feed(
+            customer,
+            ("13900000010", LEFT, "2025-10-10", "2026-03-03"),
+            ("13900000001", ACTIVE, "2025-12-20", None),
+            ("13900000011", ACTIVE, "2025-09-09", None),
+        )
     assert members_trend(customer)["values"] == counted_the_old_way(customer) == [2, 2, 2, 3, 4, 5, 5, 4, 3, 3, 3, 5]
+    assert customer_charts(customer)["members"]["values"] == [2, 2, 2, 3, 4, 5, 5, 4, 3, 3, 3, 5]
     assert members_trend(neighbour)["values"] == [0] * 5 + [1] * 7
 
 
@@ -182,3 +186,38 @@ def test_a_member_edited_in_the_admin_moves_the_chart(client, admin_user):
     assert response.status_code == 302
     assert members_trend(customer)["values"] == counted_the_old_way(customer) == [0, 0] + [2] * 4 + [1] * 6
     assert customer.__class__.objects.get(pk=customer.pk).members_count == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_daily_run_waits_for_a_feed_in_flight_and_never_overwrites_its_fresh_month():
+    customer = CustomerFactory()
+    feed(customer, ("13900000001", ACTIVE, "2025-01-01", None))
+    fed, release, recorded = threading.Event(), threading.Event(), threading.Event()
+
+    def feed_held_open():
+        try:
+            with transaction.atomic():
+                feed(customer, ("13900000002", ACTIVE, "2025-02-01", None), ("13900000003", ACTIVE, "2025-03-01", None))
+                fed.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    def daily_run():
+        try:
+            tasks.record_member_months()
+            recorded.set()
+        finally:
+            connection.close()
+
+    writer, beat = threading.Thread(target=feed_held_open), threading.Thread(target=daily_run)
+    writer.start()
+    assert fed.wait(10)
+    beat.start()
+    assert not recorded.wait(1)  # the daily run waits for the feed's commit...
+    release.set()
+    writer.join(10)
+    beat.join(10)
+    assert recorded.is_set()
+    assert members_trend(customer)["values"][-1] == 3 == counted_the_old_way(customer)[-1]  # ...and reads it
