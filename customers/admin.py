@@ -154,6 +154,41 @@ class GroupMemberAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):
     autocomplete_fields = ("customer",)
     show_full_result_count = False
 
+    # What is derived from the members (members count, monthly member counts, cached charts) follows an edit.
+    def save_model(self, request, obj, form, change):
+        before = form.initial.get("customer") if change else None
+        super().save_model(request, obj, form, change)
+        services.member_facts_refresh(customer_ids={obj.customer_id, before} - {None})
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.member_facts_refresh(customer_ids=[obj.customer_id])
+
+    def delete_queryset(self, request, queryset):
+        customer_ids = set(queryset.values_list("customer_id", flat=True).distinct())
+        super().delete_queryset(request, queryset)
+        services.member_facts_refresh(customer_ids=customer_ids)
+
+
+@admin.register(models.MemberCount)
+class MemberCountAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Read-only: derived from the members by services.member_months_recompute and member_months_record."""
+
+    list_display = ("customer", "month", "active", "joined", "left")
+    list_select_related = ("customer",)
+    search_fields = ("customer__name", "customer__code")
+    date_hierarchy = "month"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(models.Visit)
 class VisitAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):

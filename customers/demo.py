@@ -45,7 +45,7 @@ from customers.models import (
 from customers.naming import name_key
 from customers.reference import ZHEJIANG
 from customers.selectors import month_starts
-from customers.services import customer_codes_assign, member_counts_refresh
+from customers.services import customer_codes_assign, member_counts_refresh, member_months_recompute
 from kam.demo import Summary, TimedSteps
 
 BATCH = 2000  # rows per INSERT / customers per generation chunk: bounded memory at 100k customers
@@ -577,6 +577,7 @@ class DemoGenerator(TimedSteps):
             self._timed("facts", self._create_facts)
             self._timed("codes", lambda: customer_codes_assign(Customer.objects.filter(is_demo=True)))
             self._timed("member counts", lambda: member_counts_refresh(customer_ids=None))
+            self._timed("member months", lambda: member_months_recompute(customer_ids=None))
         self.summary.timings["total"] = time.monotonic() - started
         return self.summary
 

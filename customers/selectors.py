@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from channels import roles
@@ -17,6 +17,7 @@ from customers.models import (
     Customer,
     CustomerAlias,
     GroupMember,
+    MemberCount,
     MergeRecord,
     Region,
     SpendCategory,
@@ -220,20 +221,25 @@ def spend_by_month(customer: Customer, *, months: int = 12, until: date | None =
 
 
 def members_trend(customer: Customer, *, months: int = 12, until: date | None = None) -> dict:
-    """Active members at the end of each of the last `months` months (joined before, not left by then)."""
+    """Active members at the end of each of the last `months` months (joined by the month's last day, not left
+    by then), read from the monthly member counts (MemberCount): at most `months` rows of one index, whatever
+    the number of members. A month without a row has the count of the latest row before it (no join or
+    departure since), and 0 before the customer's first member."""
     axis = month_starts(months, until=until)
-    ends = [(_next_month(m) - timedelta(days=1)) for m in axis]
-    counts = GroupMember.objects.filter(customer=customer).aggregate(
-        **{
-            f"m{i}": Count("pk", filter=Q(joined_on__lte=end) & (Q(left_on__isnull=True) | Q(left_on__gt=end)))
-            for i, end in enumerate(ends)
-        }
+    # The rows of the window and, when the window has fewer than `months`, the latest before it.
+    rows = list(
+        MemberCount.objects.filter(customer=customer, month__lte=axis[-1])
+        .order_by("-month")
+        .values_list("month", "active")[:months]
     )
-    return {"months": [m.strftime("%Y-%m") for m in axis], "values": [counts[f"m{i}"] for i in range(len(axis))]}
-
-
-def _next_month(day: date) -> date:
-    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    rows.reverse()
+    values, active, i = [], 0, 0
+    for month in axis:
+        while i < len(rows) and rows[i][0] <= month:
+            active = rows[i][1]
+            i += 1
+        values.append(active)
+    return {"months": [m.strftime("%Y-%m") for m in axis], "values": values}
 
 
 def next_visit_due(customer: Customer, *, last_visit: Visit | None) -> date | None:
@@ -370,7 +376,8 @@ def related_counts(customer: Customer) -> list[tuple[str, int]]:
     (opportunities, orders, tickets) are counted too. Merge records stay with the merged record."""
     counts = []
     for relation in Customer._meta.related_objects:
-        if not relation.one_to_many or relation.related_model is MergeRecord:
+        # Merge records stay with the merged record; monthly member counts are recomputed, not moved.
+        if not relation.one_to_many or relation.related_model in (MergeRecord, MemberCount):
             continue
         n = relation.related_model._default_manager.filter(**{relation.field.name: customer}).count()
         if n:

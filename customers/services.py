@@ -2,15 +2,16 @@
 change to customers and contacts leaves a history row with who, when and why."""
 
 import copy
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -29,6 +30,7 @@ from customers.models import (
     Customer,
     CustomerAlias,
     GroupMember,
+    MemberCount,
     MergeRecord,
     SpendRecord,
     TierChange,
@@ -378,8 +380,9 @@ def customer_handover(
 # Hooks for related rows that cannot simply be re-pointed (later apps register theirs from
 # AppConfig.ready()): handler(survivor, duplicate) -> number of rows moved or combined.
 MERGE_HANDLERS: dict[type, callable] = {}
-# Related rows that stay with the merged record on purpose (audit of the merge itself).
-MERGE_KEEP = {(MergeRecord, "survivor"), (MergeRecord, "duplicate")}
+# Related rows that stay with the merged record on purpose (audit of the merge itself), or that are derived and
+# recomputed for both records once everything moved (the monthly member counts).
+MERGE_KEEP = {(MergeRecord, "survivor"), (MergeRecord, "duplicate"), (MemberCount, "customer")}
 # Fields copied from the duplicate when the survivor has none.
 MERGE_FILL_FIELDS = (
     "short_name", "credit_code", "address", "postal_code", "region", "industry", "ownership", "phone", "email",
@@ -485,6 +488,8 @@ def customer_merge(*, survivor: Customer, duplicate: Customer, by: User, reason:
         for field in filled:
             setattr(survivor, field, getattr(duplicate, field))
         survivor.members_count = survivor.members.filter(status=GroupMember.Status.ACTIVE).count()
+        # Members moved to the survivor (a number both records hold stays with the duplicate): both recomputed.
+        member_months_recompute(customer_ids=[survivor.pk, duplicate.pk])
         survivor._history_user = by
         survivor._change_reason = _("Merged %(name)s into this customer") % {"name": duplicate.name}
         survivor.save()
@@ -636,7 +641,8 @@ def spend_upsert(*, rows: list[SpendRow]) -> dict[str, int]:
 
 
 def members_upsert(*, rows: list[MemberRow]) -> dict[str, int]:
-    """Insert or update group members and refresh the members count of the customers touched."""
+    """Insert or update group members and refresh what is derived from them (members count, monthly member
+    counts, cached charts) for the customers touched."""
     resolved = _resolve_feed_customers({r.customer_id for r in rows})
     missing = sorted({r.customer_id for r in rows} - set(resolved))
     if missing:
@@ -657,7 +663,6 @@ def members_upsert(*, rows: list[MemberRow]) -> dict[str, int]:
     ]
     touched = set(resolved.values())
     with transaction.atomic():
-        transaction.on_commit(lambda: customer_charts_forget(touched))
         GroupMember.objects.bulk_create(
             objs,
             batch_size=2000,
@@ -665,7 +670,7 @@ def members_upsert(*, rows: list[MemberRow]) -> dict[str, int]:
             unique_fields=["customer", "msisdn"],
             update_fields=["status", "joined_on", "left_on", "updated_at"],
         )
-        member_counts_refresh(customer_ids=touched)
+        member_facts_refresh(customer_ids=touched)
     return {"received": len(rows), "customers": len(touched)}
 
 
@@ -687,6 +692,118 @@ def member_counts_refresh(*, customer_ids: Iterable[int] | None = None) -> int:
     if customer_ids is not None:
         queryset = queryset.filter(pk__in=list(customer_ids))
     return queryset.update(members_count=Coalesce(Subquery(active, output_field=IntegerField()), 0))
+
+
+def member_facts_refresh(*, customer_ids: Iterable[int]) -> None:
+    """Members of these customers were written (feed, merge, admin): refresh what is derived from them, the
+    members count and the monthly member counts, and drop their cached charts once committed. The count's
+    UPDATE locks the customer rows first, so two writers of one customer's members recompute one after the other."""
+    customer_ids = sorted(set(customer_ids))
+    with transaction.atomic():
+        member_counts_refresh(customer_ids=customer_ids)
+        member_months_recompute(customer_ids=customer_ids)
+        transaction.on_commit(lambda: customer_charts_forget(customer_ids))
+
+
+def _member_months_sql() -> dict[str, str]:
+    """The spellings of the monthly member count statements that PostgreSQL and SQLite do not share."""
+    qn = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        month = "CAST(date_trunc('month', {}) AS date)".format
+        later = "GREATEST({}, {})".format
+        among = "customer_id = ANY(CAST(%(ids)s AS bigint[]))"
+    else:
+        month = "date({}, 'start of month')".format
+        later = "MAX({}, {})".format  # SQLite's two-argument MAX is the scalar one
+        among = "customer_id IN (SELECT value FROM json_each(%(ids)s))"
+    return {
+        "table": qn(MemberCount._meta.db_table),
+        "members": qn(GroupMember._meta.db_table),
+        "columns": ", ".join(qn(c) for c in ("customer_id", "month", "active", "joined", "left")),
+        "updates": ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in ("active", "joined", "left")),
+        "differs": " OR ".join(f"{qn(MemberCount._meta.db_table)}.{qn(c)} <> excluded.{qn(c)}"
+                               for c in ("active", "joined", "left")),
+        "join_month": month("joined_on"),
+        "leave_month": month(later("joined_on", "left_on")),
+        "among": among,
+    }  # fmt: skip
+
+
+# PostgreSQL advisory lock (an arbitrary fixed key) between the daily run and the member writers: writers hold it
+# shared until they commit, the daily run exclusively, so its INSERT ... SELECT never reads members a writer has not
+# committed yet and then overwrites that writer's fresh month. SQLite runs one writer at a time anyway.
+MEMBER_MONTHS_LOCK = 0x4B414D_4D4D
+
+
+def _member_months_lock(cursor, *, exclusive: bool) -> None:
+    if connection.vendor == "postgresql":
+        cursor.execute(f"SELECT pg_advisory_xact_lock{'' if exclusive else '_shared'}(%s)", [MEMBER_MONTHS_LOCK])
+
+
+def member_months_recompute(*, customer_ids: Iterable[int] | None = None) -> int:
+    """Rebuild the monthly member counts (MemberCount) of these customers (None: every customer) from their
+    member rows, set-based: one DELETE and one INSERT ... SELECT, whatever the number of members or months.
+
+    Every member adds a join in the month of its joined_on and, once it has left, a departure in the month of
+    its left_on (of its joined_on if it left "before" it joined, which the chart's rule never counts); the rows
+    are the months with either, plus the current month, and `active` is the running sum of joins minus
+    departures, which equals the chart's rule (joined on or before the month's end, not left by then) at every
+    month's end. Returns the rows written."""
+    sql = _member_months_sql()
+    ids = None if customer_ids is None else sorted(set(customer_ids))
+    if ids == []:
+        return 0
+    where = "true" if ids is None else sql["among"]
+    scope = {} if ids is None else {"ids": ids if connection.vendor == "postgresql" else json.dumps(ids)}
+    current = connection.ops.adapt_datefield_value(timezone.localdate().replace(day=1))
+    with transaction.atomic(), connection.cursor() as cursor:
+        _member_months_lock(cursor, exclusive=False)
+        cursor.execute(f"DELETE FROM {sql['table']} WHERE {where}", scope)
+        # ON CONFLICT only for a writer that got in between (the callers hold the customer rows' locks).
+        cursor.execute(
+            f"""INSERT INTO {sql["table"]} ({sql["columns"]})
+            SELECT customer_id, month, SUM(SUM(joined) - SUM(departed)) OVER (PARTITION BY customer_id ORDER BY month),
+                   SUM(joined), SUM(departed)
+            FROM (
+                SELECT customer_id, {sql["join_month"]} AS month, 1 AS joined, 0 AS departed
+                FROM {sql["members"]} WHERE {where}
+                UNION ALL
+                SELECT customer_id, {sql["leave_month"]}, 0, 1
+                FROM {sql["members"]} WHERE left_on IS NOT NULL AND {where}
+                UNION ALL
+                SELECT DISTINCT customer_id, %(current)s, 0, 0 FROM {sql["members"]} WHERE {where}
+            ) events
+            WHERE true
+            GROUP BY customer_id, month
+            ON CONFLICT (customer_id, month) DO UPDATE SET {sql["updates"]}""",
+            {**scope, "current": current},
+        )
+        return cursor.rowcount
+
+
+def member_months_record(*, month: date | None = None) -> int:
+    """Write one month's member counts (default: the current month) for every customer with members, in one
+    INSERT ... SELECT ... GROUP BY with upsert; rows whose counts did not change are not rewritten. The daily
+    beat run gives every customer its row for the new month and re-derives the month from the member rows
+    whatever wrote them. Returns the rows inserted or changed."""
+    sql = _member_months_sql()
+    start = (month or timezone.localdate()).replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    with transaction.atomic(), connection.cursor() as cursor:
+        _member_months_lock(cursor, exclusive=True)
+        cursor.execute(
+            f"""INSERT INTO {sql["table"]} ({sql["columns"]})
+            SELECT customer_id, %(start)s,
+                   SUM(CASE WHEN joined_on <= %(end)s AND (left_on IS NULL OR left_on > %(end)s) THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN joined_on >= %(start)s AND joined_on <= %(end)s THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN left_on IS NOT NULL AND {sql["leave_month"]} = %(start)s THEN 1 ELSE 0 END)
+            FROM {sql["members"]}
+            WHERE true
+            GROUP BY customer_id
+            ON CONFLICT (customer_id, month) DO UPDATE SET {sql["updates"]} WHERE {sql["differs"]}""",
+            {"start": connection.ops.adapt_datefield_value(start), "end": connection.ops.adapt_datefield_value(end)},
+        )
+        return cursor.rowcount
 
 
 def name_keys_refresh(*, batch_size: int = 2000) -> int:

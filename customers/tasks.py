@@ -12,6 +12,15 @@ def refresh_member_counts(customer_ids: list[int] | None = None) -> int:
 
 
 @shared_task(acks_late=True)
+def record_member_months(month: str | None = None) -> int:
+    """Write the month's member counts (default: the current month) of every customer (one INSERT ... SELECT with
+    upsert): the 360 chart's row for a new month, re-derived daily from the member rows."""
+    import datetime
+
+    return services.member_months_record(month=datetime.date.fromisoformat(month) if month else None)
+
+
+@shared_task(acks_late=True)
 def refresh_name_keys() -> int:
     """Re-normalise stored customer and alias names after the naming dictionary changed."""
     return services.name_keys_refresh()

@@ -355,6 +355,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.refresh_member_counts",
         "schedule": 24 * 3600,
     },
+    # The current month's member counts of every customer (MemberCount, read by the 360 chart), re-derived from
+    # the member rows daily; the member writes recompute their customers' months themselves.
+    "record-member-months": {
+        "task": "customers.tasks.record_member_months",
+        "schedule": crontab(minute=10, hour=0),
+    },
     # Segment membership at the end of each month, for the movement report: shortly after midnight on the 1st,
     # labelled with the month that just ended (re-running replaces that month's rows).
     "snapshot-segments": {

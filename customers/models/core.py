@@ -699,6 +699,43 @@ class GroupMember(models.Model):
         return self.msisdn
 
 
+class MemberCount(models.Model):
+    """Group members of one customer per month, derived from the member rows (GroupMember) so the 360 chart
+    reads at most 12 rows whatever the number of members.
+
+    `active` is the number of members at the end of the month by the chart's rule (joined on or before the
+    month's last day, not left by then); `joined` and `left` are the joins and departures dated in the month
+    (a departure dated before its join counts in the join's month, where it cancels it). A row exists for every
+    month with a join or a departure and for the current month; a month without a row has the `active` of the
+    latest row before it (nothing changed), or 0 before the first. Written only by
+    customers.services.member_months_recompute (after every member write) and member_months_record (daily)."""
+
+    # Derived rows: they go with the customer, and a merge recomputes them rather than moving them. No index of
+    # its own: the unique constraint's index leads with the customer.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, db_index=False, related_name="member_counts", verbose_name=_("customer")
+    )
+    month = models.DateField(_("month"), help_text=_("First day of the month."))
+    active = models.PositiveIntegerField(_("active members"), help_text=_("Active at the end of the month."))
+    joined = models.PositiveIntegerField(_("joined"))
+    left = models.PositiveIntegerField(_("left"))
+
+    objects = CustomerOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["customer", "-month"]
+        verbose_name = _("monthly member count")
+        verbose_name_plural = _("monthly member counts")
+        constraints = [
+            # Also serves the 360 chart: the latest 12 rows of one customer up to this month (a backward index scan).
+            models.UniqueConstraint(fields=["customer", "month"], name="%(app_label)s_%(class)s_unique"),
+            models.CheckConstraint(condition=Q(month__day=1), name="%(app_label)s_%(class)s_month_first_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.month:%Y-%m} {self.active}"
+
+
 class Visit(models.Model):
     """Visit log (seed 000 拜访客户日志)."""
 

@@ -2,7 +2,8 @@
 
 import io
 import re
-from collections import Counter
+from collections import Counter, defaultdict
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -20,7 +21,7 @@ from customers.models import (
     SpendRecord,
     Visit,
 )
-from customers.selectors import month_starts
+from customers.selectors import members_trend, month_starts
 
 SMALL = 200
 
@@ -195,6 +196,14 @@ def test_benchmark_profile_gives_exact_row_counts():
     assert Customer.objects.count() == 60
     assert Contact.objects.count() == 240
     assert GroupMember.objects.count() == 600
+    # The 360 chart's monthly member counts are filled: they say what the member rows say.
+    ends = [(m + timedelta(days=32)).replace(day=1) - timedelta(days=1) for m in month_starts(12)]
+    members = defaultdict(list)
+    for customer_id, joined, left in GroupMember.objects.values_list("customer_id", "joined_on", "left_on"):
+        members[customer_id].append((joined, left))
+    for customer in Customer.objects.all():
+        expected = [sum(j <= end and (left is None or left > end) for j, left in members[customer.pk]) for end in ends]
+        assert members_trend(customer)["values"] == expected
     per_customer = Counter(SpendRecord.objects.values_list("customer_id", flat=True))
     assert len(per_customer) == 60 and set(per_customer.values()) == {24}
 
