@@ -37,7 +37,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0009_text_bounds'),
+        ('customers', '0010_list_sort_indexes'),
     ]
 
     operations = [
