@@ -1,7 +1,8 @@
 """Paired before/after benchmark of the customer endpoints: is the current tree slower than a base tree?
 
-The endpoints, targets, logins and server environment of bench_customers.py, served at the same time by
-TWO gunicorn servers (2 workers each) on the same, already seeded database `kam_bench_<size>`: one runs the
+The endpoints, targets, logins and server environment of bench_customers.py (each server with its own
+cache database on a private redis-server), served at the same time by TWO gunicorn servers (2 workers
+each) on the same, already seeded database `kam_bench_<size>`: one runs the
 code of `--base-tree` (default /work/bench-base, a git worktree of the commit before the change; same
 Python venv, imported from that tree only), the other runs this tree. Then, round after round, every
 endpoint gets one request to each server, alternating which server goes first from one round to the next.
@@ -48,10 +49,15 @@ from bench_customers import (  # noqa: E402
     PYTHON,
     RESULTS,
     Session,
+    cache_key,
     demo_customers,
+    discover,
     fill,
     free_port,
+    members_customer,
     server_env,
+    start_redis,
+    stop,
     targets,
 )
 
@@ -66,10 +72,11 @@ class Refused(Exception):
 # --- trees and servers --------------------------------------------------------------------------------
 
 
-def tree_env(tree: Path, url: str, var_dir: Path) -> dict[str, str]:
-    """bench_customers' server environment, importing the project from `tree` and nothing else."""
+def tree_env(tree: Path, url: str, var_dir: Path, cache_url: str) -> dict[str, str]:
+    """bench_customers' server environment (its own Redis cache database), importing the project from
+    `tree` and nothing else."""
     (var_dir / "staticfiles").mkdir(parents=True, exist_ok=True)  # whitenoise wants STATIC_ROOT to exist
-    env = server_env(url, str(var_dir))
+    env = server_env(url, str(var_dir), cache_url)
     env["PYTHONPATH"] = str(tree)
     if tree != ROOT:
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave the base tree as it is (no __pycache__)
@@ -167,9 +174,12 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure_paired(bases: dict[str, str], values: dict[str, str], password: str, requests: int, warmup: int) -> dict:
+def measure_paired(
+    bases: dict[str, str], caches: dict[str, object], values: dict[str, str], password: str, requests: int, warmup: int
+) -> dict:
     """One status check per endpoint and server, then rounds: in each, every endpoint once on each server,
-    base first in even rounds and current first in odd ones."""
+    base first in even rounds and current first in odd ones. `caches`: each server's Redis cache database,
+    where an endpoint's `drop_cache` key is deleted before each of its requests."""
     sessions: dict[str, dict[str, Session]] = {tree: {} for tree in TREES}
     prepared = []
     for endpoint in ENDPOINTS:
@@ -179,9 +189,13 @@ def measure_paired(bases: dict[str, str], values: dict[str, str], password: str,
                 sessions[tree][endpoint.user] = Session(bases[tree], endpoint.user, password)
         prepared.append((endpoint, path, body))
 
+    def ask(tree: str, endpoint, path: str, body) -> tuple[int, float]:
+        if endpoint.drop_cache:
+            caches[tree].delete(cache_key(endpoint, values))
+        return sessions[tree][endpoint.user].request(endpoint.method, path, body)
+
     first = {
-        endpoint.key: {tree: sessions[tree][endpoint.user].request(endpoint.method, path, body)[0] for tree in TREES}
-        for endpoint, path, body in prepared
+        endpoint.key: {tree: ask(tree, endpoint, path, body)[0] for tree in TREES} for endpoint, path, body in prepared
     }
     active = [row for row in prepared if all(status == row[0].expect for status in first[row[0].key].values())]
     for endpoint, _path, _body in prepared:
@@ -194,7 +208,7 @@ def measure_paired(bases: dict[str, str], values: dict[str, str], password: str,
         order = TREES if i % 2 == 0 else TREES[::-1]
         for endpoint, path, body in active:
             for tree in order:
-                status, ms = sessions[tree][endpoint.user].request(endpoint.method, path, body)
+                status, ms = ask(tree, endpoint, path, body)
                 statuses[tree][endpoint.key].add(status)
                 if i >= warmup:
                     times[tree][endpoint.key].append(ms)
@@ -328,6 +342,11 @@ def main() -> int:
                     f"database kam_bench_{size} {state}; seed it first: "
                     f".venv/bin/python bench/bench_customers.py --customers {size} --reuse"
                 )
+            if members_customer(url) is None:
+                raise Refused(
+                    f"database kam_bench_{size} has no customer with the benchmark's group members; add them: "
+                    f".venv/bin/python bench/bench_customers.py --customers {size} --reuse"
+                )
     except Refused as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 2
@@ -353,11 +372,22 @@ def main() -> int:
     ]
     print("\n".join(header))
 
+    import redis
+
     sections, runs, ok = [], {}, True
+    redis_server = None
     try:
         with tempfile.TemporaryDirectory(prefix="kam-bench-compare-") as var_dir:
+            redis_server, redis_port = start_redis(var_dir)
             for size, url in urls.items():
-                envs = {name: tree_env(tree, url, Path(var_dir) / name) for name, tree in trees.items()}
+                dbs = {name: index for index, name in enumerate(TREES, start=1)}
+                caches = {name: redis.Redis(port=redis_port, db=db) for name, db in dbs.items()}
+                for cache in caches.values():
+                    cache.flushdb()  # the previous size's entries (same ids, other rows)
+                envs = {
+                    name: tree_env(tree, url, Path(var_dir) / name, f"redis://127.0.0.1:{redis_port}/{dbs[name]}")
+                    for name, tree in trees.items()
+                }
                 for name, tree in trees.items():
                     check_migrations(tree, envs[name], name)
                 values = targets(url)
@@ -366,8 +396,9 @@ def main() -> int:
                     bases = {name: base for name, (_process, base) in servers.items()}
                     for base in bases.values():
                         Session(base, "am_zhang", password)  # both workers up and loaded
+                    discover(bases["current"], password, values)
                     print(f"[{size}] measuring {args.requests} paired rounds ({bases})")
-                    rows = measure_paired(bases, values, password, args.requests, args.warmup)
+                    rows = measure_paired(bases, caches, values, password, args.requests, args.warmup)
                 finally:
                     stop_servers(servers)
                 runs[size] = {"targets": values, "rows": rows}
@@ -378,6 +409,8 @@ def main() -> int:
     except Refused as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 2
+    finally:
+        stop(redis_server)
 
     slower = [f"{key} ({size:,})" for size, run in runs.items() for key, row in run["rows"].items()
               if row.get("verdict") == "slower"]  # fmt: skip

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_customers import PYTHON, RESULTS, free_port, pg_query, prepare, server_env, start_server  # noqa: E402
+from bench_customers import (  # noqa: E402
+    PYTHON,
+    RESULTS,
+    free_port,
+    pg_query,
+    prepare,
+    server_env,
+    start_redis,
+    start_server,
+)
 
 P95_BUDGET_S = 2.0
 SLOPE_BUDGET = 0.01  # backlog growth per second, as a share of the offered rate
@@ -59,29 +67,6 @@ def slope(points: list[tuple[float, int]]) -> float:
 
 
 # --- processes ------------------------------------------------------------------------------------------
-
-
-def start_redis(directory: str) -> tuple[subprocess.Popen, int]:
-    if shutil.which("redis-server") is None:
-        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--daemonize", "no", "--dir", directory, "--loglevel", "warning"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    import redis
-
-    client = redis.Redis(port=port, socket_connect_timeout=0.5)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            client.ping()
-            return process, port
-        except redis.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("redis-server did not start")
 
 
 def start_worker(env: dict[str, str], log: str, concurrency: int) -> subprocess.Popen:
