@@ -39,6 +39,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='customer',
-            index=models.Index(condition=models.Q(('account_manager__isnull', True)), fields=['industry'], name='cust_unassigned_idx'),
+            index=models.Index(condition=models.Q(('account_manager__isnull', True)), fields=['industry', 'id'], name='cust_unassigned_idx'),
         ),
     ]

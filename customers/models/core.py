@@ -416,7 +416,10 @@ class Customer(models.Model):
             models.Index(SORT_VALUE, "id", name="cust_value_sort_idx"),
             models.Index(SORT_REVENUE, "id", name="cust_revenue_sort_idx"),
             # A supervisor's portfolio includes the customers nobody serves in their teams' industries.
-            models.Index(fields=["industry"], condition=Q(account_manager__isnull=True), name="cust_unassigned_idx"),
+            # (with the id: read from the index alone, no visit to the scattered rows)
+            models.Index(
+                fields=["industry", "id"], condition=Q(account_manager__isnull=True), name="cust_unassigned_idx"
+            ),
             # exact lookups: credit code search, caller lookup by main phone, duplicate blocking
             models.Index(fields=["credit_code"], name="cust_credit_code_idx"),
             models.Index(fields=["phone_digits"], name="cust_phone_digits_idx"),
