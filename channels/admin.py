@@ -78,3 +78,20 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(models.ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    """Export jobs are written by channels.exports only: read them here (a stuck or failed one, who exports what)."""
+
+    list_display = ("id", "user", "kind", "title", "format", "status", "row_count", "created_at", "expires_at")
+    list_filter = ("status", "kind", "format")
+    list_select_related = ("user",)
+    search_fields = ("title", "user__username")
+    readonly_fields = [f.name for f in models.ExportJob._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
