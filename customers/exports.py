@@ -7,6 +7,7 @@ export kinds this app registers with channels.exports from `CustomersConfig.read
 Columns follow the one field policy (customers.policy.hidden_customer_fields): call-center agents get no
 finance columns. Small exports are answered in the request, large ones become background jobs (channels)."""
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from channels.exports import ExportRefused, ExportSource, register_export_kind
@@ -41,7 +42,7 @@ EXPORT_COLUMNS = (
     ExportColumn(_("Name"), lambda c: c.name, "name"),
     ExportColumn(_("Short name"), lambda c: c.short_name, "short_name"),
     ExportColumn(_("Tier"), lambda c: c.tier, "tier"),
-    ExportColumn(_("Status"), lambda c: str(c.get_status_display()), "status"),
+    ExportColumn(_("Status"), lambda c: _status_label(c.status), "status"),
     ExportColumn(_("Industry"), lambda c: c.industry.label if c.industry else "", "industry"),
     ExportColumn(_("Region"), lambda c: c.region.name if c.region else "", "region"),
     ExportColumn(
@@ -51,6 +52,16 @@ EXPORT_COLUMNS = (
     ExportColumn(_("Value score"), lambda c: c.value_score, "value_score"),
     ExportColumn(_("Average monthly revenue (RMB)"), lambda c: c.avg_monthly_revenue, "avg_monthly_revenue"),
 )
+
+
+@functools.cache
+def _status_labels(language: str) -> dict[str, str]:
+    return {value: str(label) for value, label in Customer.Status.choices}
+
+
+def _status_label(status: str) -> str:
+    """The status's label in the active language (looked up once per language, not translated per row)."""
+    return _status_labels(get_language() or "").get(status, status)
 
 
 def export_columns(user: User) -> list[ExportColumn]:

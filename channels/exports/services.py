@@ -166,7 +166,7 @@ def _finish(job: ExportJob, count: int) -> ExportJob:
             status=ExportJob.Status.DONE, row_count=count, finished_at=now, expires_at=expires, error=""
         )
         if done:
-            job.refresh_from_db()
+            job.status, job.row_count, job.finished_at, job.expires_at = ExportJob.Status.DONE, count, now, expires
             notify(
                 [job.user], kind="export_ready", link=download_url(job),
                 title=gettext("Your export is ready: %(title)s") % {"title": job.title},
@@ -182,12 +182,13 @@ def _finish(job: ExportJob, count: int) -> ExportJob:
 def _fail(job: ExportJob, message: str, part: Path | None = None) -> ExportJob:
     if part is not None:
         part.unlink(missing_ok=True)
+    now = timezone.now()
     with transaction.atomic():
         failed = ExportJob.objects.filter(pk=job.pk, status__in=ACTIVE).update(
-            status=ExportJob.Status.FAILED, finished_at=timezone.now(), error=message[:300]
+            status=ExportJob.Status.FAILED, finished_at=now, error=message[:300]
         )
         if failed:
-            job.refresh_from_db()
+            job.status, job.finished_at, job.error = ExportJob.Status.FAILED, now, message[:300]
             notify(
                 [job.user], kind="export_failed", link=reverse("channels:exports"),
                 title=gettext("Your export failed: %(title)s") % {"title": job.title}, body=message,

@@ -31,6 +31,7 @@ from customers.policy import (
 )
 from kam.api.errors import FORBIDDEN, INVALID, NOT_FOUND, conflict_response
 from kam.api.permissions import PERMISSIONS
+from kam.api.schema import FilteredDownloadSchema
 from kam.api.viewsets import ScopedViewSet, validated
 
 DUPLICATES = {409: OpenApiResponse(DuplicateConflictSerializer, description="Likely duplicates; resend with "
@@ -165,7 +166,10 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
             **INVALID,
         },
     )
-    @action(detail=False, methods=["get"], content_negotiation_class=IgnoreFormatParameter, pagination_class=None)
+    @action(
+        detail=False, methods=["get"], content_negotiation_class=IgnoreFormatParameter, pagination_class=None,
+        schema=FilteredDownloadSchema(),
+    )  # fmt: skip
     def export(self, request):
         if not may_browse_customers(request.user):
             raise NotFound
