@@ -266,6 +266,8 @@ class ExportJob(models.Model):
     title = models.CharField(_("title"), max_length=200)
     parameters = models.JSONField(_("parameters"), default=dict, blank=True)
     format = models.CharField(_("format"), max_length=10, choices=Format.choices)
+    # The requester's language: the worker writes the headers and the notification in it.
+    language = models.CharField(_("language"), max_length=10, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)

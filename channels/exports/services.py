@@ -26,9 +26,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from channels.exports import ExportRefused, ExportSource, export_kind, writers
@@ -123,7 +123,7 @@ def export_start(*, user: User, kind: str, parameters: dict, fmt: str, source: E
         )
     job = ExportJob.objects.create(
         user=user, kind=kind, title=str(source.title)[:200], parameters=parameters, format=fmt,
-        file_name=f"{source.file_stem}.{fmt}"[:200], queued_at=timezone.now(),
+        file_name=f"{source.file_stem}.{fmt}"[:200], queued_at=timezone.now(), language=(get_language() or "")[:10],
     )  # fmt: skip
     from channels.tasks import run_export
 
@@ -135,13 +135,19 @@ def export_start(*, user: User, kind: str, parameters: dict, fmt: str, source: E
 
 
 def export_run(job_id: int) -> ExportJob | None:
-    """Prepare the file of a queued job. None if the job is not queued (already taken: a redelivered message)."""
+    """Prepare the file of a queued job, in its requester's language. None if the job is not queued (already
+    taken: a redelivered message)."""
     claimed = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.QUEUED).update(
         status=ExportJob.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1
     )
     if not claimed:
         return None
     job = ExportJob.objects.select_related("user").get(pk=job_id)
+    with translation.override(job.language or settings.LANGUAGE_CODE):
+        return _run(job)
+
+
+def _run(job: ExportJob) -> ExportJob:
     part = _part_path(job)
     try:
         source = prepare(user=job.user, kind=job.kind, parameters=job.parameters)
@@ -209,7 +215,8 @@ def exports_sweep(*, now=None) -> dict[str, int]:
     stuck = ExportJob.objects.filter(status=ExportJob.Status.RUNNING, started_at__lt=now - RUNNING_STALE_AFTER)
     given_up = list(stuck.filter(attempts__gte=MAX_ATTEMPTS).select_related("user")[:SWEEP_BATCH])
     for job in given_up:
-        _fail(job, str(FAILED_MESSAGE))
+        with translation.override(job.language or settings.LANGUAGE_CODE):
+            _fail(job, str(FAILED_MESSAGE))
     retried = stuck.filter(attempts__lt=MAX_ATTEMPTS).update(status=ExportJob.Status.QUEUED, queued_at=None)
     stale = ExportJob.objects.filter(status=ExportJob.Status.QUEUED).exclude(
         queued_at__gte=now - timedelta(seconds=settings.KAM_EXPORT_SWEEP_AFTER)

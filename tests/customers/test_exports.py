@@ -7,9 +7,12 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
+from channels.exports import services as jobs
 from channels.models import ExportJob, Notification
 from customers.segments import services as segments
 from tests.customers.factories import CustomerFactory
@@ -164,6 +167,17 @@ def test_the_api_answers_202_with_the_job_then_its_status_and_file(
     assert api(outsider).get(job["url"]).status_code == 404
     assert api(outsider).get(status["download_url"]).status_code == 404
     assert api(outsider).get("/api/v1/exports/").json()["results"] == []
+
+
+def test_a_job_is_written_in_its_requesters_language(am, book, low_threshold, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        api(am).get("/api/v1/customers/export/", {"format": "csv"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    with translation.override("en"):  # the worker's own language
+        callbacks[0]()
+
+    header = csv_rows(jobs.job_path(ExportJob.objects.get()).read_bytes())[0]
+    with translation.override("zh-hans"):
+        assert header[0] == gettext("Customer code") != "Customer code"
 
 
 def test_asking_twice_for_the_same_large_export_gives_the_same_job(am, book, low_threshold):

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from openpyxl import load_workbook
 
+from channels.exports import writers
 from customers import tasks
 from customers.models import Customer, Segment, SegmentMember, SegmentSnapshot, TierEvaluation
-from channels.exports import writers
 from customers.segments import criteria, exports, selectors, services
 from tests.channels.factories import UserFactory
 from tests.customers.factories import CustomerFactory, SpendFactory, VisitFactory
