@@ -84,6 +84,23 @@ class NotificationAdmin(kam_admin.ModelAdmin):
         return False
 
 
+@admin.register(models.ExportJob)
+class ExportJobAdmin(kam_admin.ModelAdmin):
+    """Export jobs are written by channels.exports only: read them here (a stuck or failed one, who exports what)."""
+
+    list_display = ("id", "user", "kind", "title", "format", "status", "row_count", "created_at", "expires_at")
+    list_filter = ("status", "kind", "format")
+    list_select_related = ("user",)
+    search_fields = ("title", "user__username")
+    readonly_fields = [f.name for f in models.ExportJob._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 # --- the admins of the libraries KAM uses for accounts: the same form rule, labels in the site's language ------
 
 

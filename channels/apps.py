@@ -18,6 +18,10 @@ class ChannelsConfig(AppConfig):
         pre_save.connect(tokens.remember_credentials, sender=user, dispatch_uid="channels.tokens.remember")
         post_save.connect(tokens.revoke_on_credentials_change, sender=user, dispatch_uid="channels.tokens.revoke")
 
+        # Exports prepared in the background tell their requester when the file is ready (or why it is not).
+        notifications.register_kind("export_ready", label=_("Export ready"))
+        notifications.register_kind("export_failed", label=_("Export failed"))
+
         register_menu_item("organisation", label=_("Organisation"), url_name="channels:matrix", order=160)
         register_menu_item(
             "notifications", label=_("Notifications"), url_name="channels:notifications", order=900,

@@ -237,3 +237,74 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class ExportJobQuerySet(ScopedQuerySet):
+    def scope(self, user):
+        """Everyone sees their own exports only: a file holds what its requester could see when it was made."""
+        return self.filter(user=user)
+
+
+class ExportJob(models.Model):
+    """A large export prepared in the background (channels.exports): the kind says what is exported (kinds are
+    registered by the apps that own the data), `parameters` which rows. The file lives in a private folder
+    (settings.KAM_EXPORT_DIR) and is served only to its requester, until `expires_at`."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Being prepared")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", _("Excel (XLSX)")
+        CSV = "csv", _("CSV")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="export_jobs", verbose_name=_("requested by"))
+    kind = models.SlugField(_("kind"), max_length=40)
+    title = models.CharField(_("title"), max_length=200)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    format = models.CharField(_("format"), max_length=10, choices=Format.choices)
+    # The requester's language: the worker writes the headers and the notification in it.
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    file_name = models.CharField(_("file name"), max_length=200, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    # When the task was last sent to the broker; the sweeper sends it again when this is too long ago.
+    queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        indexes = [
+            # "My exports" (page and API, keyset by id): a user's newest first.
+            models.Index(fields=["user", "-id"], name="exportjob_mine_idx"),
+            # The sweeper: queued or running jobs by age (a handful at any time).
+            models.Index(
+                fields=["created_at"], condition=Q(status__in=["queued", "running"]), name="exportjob_pending_idx"
+            ),
+            # The expiry sweep: ready files past their time.
+            models.Index(fields=["expires_at"], condition=Q(status="done"), name="exportjob_expiry_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed", "expired"]),
+                name="%(app_label)s_%(class)s_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(format__in=["xlsx", "csv"]), name="%(app_label)s_%(class)s_format_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.get_format_display()}, {self.get_status_display()})"

@@ -7,11 +7,14 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Key accounts")
 
     def ready(self):
-        from customers import policy
+        from customers import exports, policy
         from customers.panels import register_panel
         from customers.views import home, tiers
         from kam.home import register_home_panel
         from kam.navigation import register_menu_item
+
+        # Segment members and the customer list can be exported; large exports run as channels' export jobs.
+        exports.register()
 
         # The 360 page's "tier and value" panel, first among the panels.
         register_panel(

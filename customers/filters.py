@@ -1,16 +1,17 @@
 """The customer FilterSet, shared by the "my customers" page and the API (one set of rules)."""
 
 import django_filters
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
 from channels import roles
-from channels.models import Team, User
+from channels.models import Role, Team, User
 from customers.models import SORT_REVENUE, SORT_VALUE, Customer, Industry, Tier
 from customers.policy import hidden_customer_fields
-from customers.selectors import customer_search, region_with_descendants
+from customers.selectors import account_managers, customer_list, customer_search, region_with_descendants
 from kam.api.filters import IdFilter
+from kam.validators import parse_id
 
 # Sort key -> expression; each is served by a (key, id) index of Customer in both directions.
 SORT_KEYS = {
@@ -103,3 +104,28 @@ class CustomerFilterSet(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(region__in=region_with_descendants(value))
+
+
+def customer_list_filterset(data, *, user: User, request=None) -> CustomerFilterSet:
+    """The customer list page's filters for this user, over the customers they may see: the list page and its
+    export read the same rows. The account-manager filter fits the role: a manager's own list has none (the
+    parameter is ignored), a supervisor picks a team member, everyone-seeing roles pick a team first (listing
+    every manager of a province would put thousands of options on every page; the chosen manager stays
+    selectable); portfolio roles have no team filter."""
+    filterset = CustomerFilterSet(data, queryset=customer_list(user=user), request=request)
+    if user.role in roles.ACCOUNT_MANAGERS and not user.is_superuser:
+        del filterset.filters["account_manager"]
+    elif user.role == Role.SUPERVISOR and not user.is_superuser:
+        own_team = Q(team__supervisor=user) | Q(pk=user.pk)
+        filterset.filters["account_manager"].queryset = account_managers().filter(own_team)
+    else:
+        team, chosen = parse_id(data.get("team")), parse_id(data.get("account_manager"))
+        if team or chosen:
+            scope = Q(team_id=team) if team else Q()
+            scope |= Q(pk=chosen) if chosen else Q()
+            filterset.filters["account_manager"].queryset = account_managers().filter(scope)
+        else:
+            del filterset.filters["account_manager"]
+    if user.role in roles.PORTFOLIO and not user.is_superuser:
+        del filterset.filters["team"]
+    return filterset

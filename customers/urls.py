@@ -1,12 +1,13 @@
 from django.urls import path
 
-from customers.views import coverage, customers, imports, segments, tiers
+from customers.views import coverage, customers, exports, imports, segments, tiers
 
 app_name = "customers"
 
 urlpatterns = [
     path("", customers.customer_list, name="list"),
     path("new/", customers.customer_create, name="create"),
+    path("export/", exports.customer_export, name="export"),
     path("duplicate-check/", customers.duplicate_check, name="duplicate-check"),
     path("duplicates/", customers.duplicate_groups, name="duplicates"),
     path("merge/", customers.customer_merge, name="merge"),

@@ -396,6 +396,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels.tasks.deliver_notifications",
         "schedule": 15,
     },
+    # Export jobs queued longer than KAM_EXPORT_SWEEP_AFTER seconds are enqueued again (a lost message), and
+    # jobs whose worker died mid-run are taken back.
+    "sweep-exports": {
+        "task": "channels.tasks.sweep_exports",
+        "schedule": 60,
+    },
+    # Export files past their KAM_EXPORT_TTL_HOURS are deleted (their jobs marked expired), and job rows older
+    # than KAM_EXPORT_KEEP_DAYS go.
+    "expire-exports": {
+        "task": "channels.tasks.expire_exports",
+        "schedule": 15 * 60,
+    },
 }
 # Pending routing older than this (seconds) is re-enqueued by the sweep.
 KAM_ROUTING_SWEEP_AFTER = env.int("KAM_ROUTING_SWEEP_AFTER", default=90)
@@ -426,3 +438,13 @@ LOGGING = {
 # --- Domain knobs ---------------------------------------------------------------------------------
 # Lists larger than this show "more than N" instead of an exact count (no COUNT(*) over big tables).
 KAM_LIST_COUNT_CAP = env.int("KAM_LIST_COUNT_CAP", default=1000)
+# Exports (channels.exports): up to KAM_EXPORT_IMMEDIATE_MAX_ROWS rows are downloaded at once; larger ones are
+# prepared in the background into KAM_EXPORT_DIR (private: served only to their requester, by the download view),
+# kept KAM_EXPORT_TTL_HOURS hours; the job rows are listed for KAM_EXPORT_KEEP_DAYS days. A person has at most
+# KAM_EXPORT_ACTIVE_PER_USER exports on their way at a time.
+KAM_EXPORT_IMMEDIATE_MAX_ROWS = env.int("KAM_EXPORT_IMMEDIATE_MAX_ROWS", default=5000)
+KAM_EXPORT_DIR = Path(env.str("KAM_EXPORT_DIR", default=str(VAR_DIR / "exports")))
+KAM_EXPORT_TTL_HOURS = env.int("KAM_EXPORT_TTL_HOURS", default=24)
+KAM_EXPORT_KEEP_DAYS = env.int("KAM_EXPORT_KEEP_DAYS", default=30)
+KAM_EXPORT_ACTIVE_PER_USER = env.int("KAM_EXPORT_ACTIVE_PER_USER", default=3)
+KAM_EXPORT_SWEEP_AFTER = env.int("KAM_EXPORT_SWEEP_AFTER", default=120)

@@ -20,6 +20,7 @@ DOCUMENTED_PATHS = {
     "/api/v1/customers/{id}/merge/": {"post"},
     "/api/v1/customers/{id}/handover/": {"post"},
     "/api/v1/customers/lookup/": {"get"},
+    "/api/v1/customers/export/": {"get"},
     "/api/v1/handovers/": {"post"},
     "/api/v1/contacts/": {"get", "post"},
     "/api/v1/contacts/{id}/": {"get", "put", "patch"},
@@ -55,6 +56,9 @@ DOCUMENTED_PATHS = {
     "/api/v1/notifications/": {"get"},
     "/api/v1/notifications/{id}/": {"get"},
     "/api/v1/notifications/read/": {"post"},
+    "/api/v1/exports/": {"get"},
+    "/api/v1/exports/{id}/": {"get"},
+    "/api/v1/exports/{id}/download/": {"get"},
 }
 
 

@@ -38,6 +38,7 @@ NOT_CUSTOMER_OWNED = {
     "api-routing-rule-list": "routing rules are configuration, not rows of a customer",
     "api-notification-list": "the caller's own inbox: rows of a user, not of a customer",
     "api-tokens-list": "the caller's own API tokens (tests/channels/test_tokens.py checks another person's)",
+    "api-export-list": "the caller's own export jobs (tests/customers/test_exports.py checks another person's)",
     "api-segment-list": "segment definitions belong to their author; members need a segment id",
     "api-tier-evaluation-list": "evaluation runs carry counts per run, not customer rows",
 }

@@ -18,11 +18,13 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from channels.exports.writers import XLSX_TYPE
+from channels.fields import ACCEPTED, api_export_response
 from customers.api.serializers import StaffSerializer
 from customers.models import Customer, Segment
 from customers.policy import may_change_segment, may_see_spend
+from customers.segments import exports as segment_exports
 from customers.segments import selectors, services
-from customers.segments.exports import EXPORT_ROW_CAP, XLSX_TYPE, export_response
 from kam.api.errors import ErrorSerializer
 from kam.api.fields import StrictBooleanField, StrictCharField
 from kam.api.viewsets import ScopedViewSet
@@ -203,14 +205,17 @@ class SegmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.De
 
     @extend_schema(
         summary="Export the members",
-        description="An XLSX workbook or a CSV file (UTF-8 with BOM) of the members you may see, at most "
-        f"{EXPORT_ROW_CAP:,} rows. Cells that a spreadsheet would run as a formula are escaped.",
+        description="An XLSX workbook or a CSV file (UTF-8 with BOM) of every member you may see. Up to "
+        "KAM_EXPORT_IMMEDIATE_MAX_ROWS rows (5,000 by default) the file is the answer; beyond, the export is "
+        "prepared in the background: 202 with the job (see /api/v1/exports/), and you are notified when the file "
+        "is ready. Cells that a spreadsheet would run as a formula are escaped.",
         parameters=[
             OpenApiParameter("format", str, enum=["xlsx", "csv"], default="xlsx", description="File type."),
         ],
         responses={
             (200, XLSX_TYPE): OpenApiTypes.BINARY,
             (200, "text/csv"): OpenApiTypes.STR,
+            **ACCEPTED,
             **INVALID,
             **NOT_FOUND,
         },
@@ -218,10 +223,14 @@ class SegmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.De
     @action(detail=True, methods=["get"], content_negotiation_class=IgnoreFormatParameter, pagination_class=None)
     def export(self, request, pk=None):
         segment = self.get_object()
-        kind = request.query_params.get("format", "xlsx")
-        if kind not in ("xlsx", "csv"):
+        fmt = request.query_params.get("format", "xlsx")
+        if fmt not in ("xlsx", "csv"):
             raise ValidationError({"format": [_("Choose xlsx or csv.")]})
         try:
-            return export_response(segment, user=request.user, kind=kind)
+            source = segment_exports.segment_export_source(segment, user=request.user)
         except DjangoValidationError as exc:
             raise _definition_errors(exc) from None
+        return api_export_response(
+            user=request.user, kind=segment_exports.SEGMENT, parameters=segment_exports.segment_parameters(segment),
+            fmt=fmt, source=source,
+        )  # fmt: skip

@@ -6,22 +6,33 @@ call customers.services, which decide who may change what (403 for what the call
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from customers import selectors, services
+from channels.exports.writers import XLSX_TYPE
+from channels.fields import ACCEPTED, api_export_response
+from customers import exports, selectors, services
 from customers.api import filters
 from customers.api import serializers as s
+from customers.api.segments import IgnoreFormatParameter
 from customers.fields import DuplicateConflictSerializer, DuplicateSerializer
 from customers.models import Contact, Customer, GroupMember, SpendRecord, Visit
-from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields, may_see_spend
+from customers.policy import (
+    can_edit,
+    hidden_contact_fields,
+    hidden_customer_fields,
+    may_browse_customers,
+    may_see_spend,
+)
 from kam.api.errors import FORBIDDEN, INVALID, NOT_FOUND, conflict_response
 from kam.api.pagination import SortedKeysetPagination
 from kam.api.permissions import PERMISSIONS
+from kam.api.schema import FilteredDownloadSchema
 from kam.api.viewsets import ScopedViewSet, validated
 
 DUPLICATES = {409: OpenApiResponse(DuplicateConflictSerializer, description="Likely duplicates; resend with "
@@ -142,6 +153,37 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
             customer_ids=[customer.pk],
         )  # fmt: skip
         return Response({"moved": moved})
+
+    @extend_schema(
+        summary="Export the customer list",
+        description="The customers `GET /api/v1/customers/` lists with the same filters (newest first), as an XLSX "
+        "workbook or a CSV file (UTF-8 with BOM), without a cap. Up to KAM_EXPORT_IMMEDIATE_MAX_ROWS rows (5,000 "
+        "by default) the file is the answer; beyond, the export is prepared in the background: 202 with the job "
+        "(see /api/v1/exports/), and you are notified when the file is ready. Call-center agents get no finance "
+        "columns.",
+        parameters=[OpenApiParameter("format", str, enum=["xlsx", "csv"], default="xlsx", description="File type.")],
+        responses={
+            (200, XLSX_TYPE): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.STR,
+            **ACCEPTED,
+            **INVALID,
+        },
+    )
+    @action(
+        detail=False, methods=["get"], content_negotiation_class=IgnoreFormatParameter, pagination_class=None,
+        schema=FilteredDownloadSchema(),
+    )  # fmt: skip
+    def export(self, request):
+        if not may_browse_customers(request.user):
+            raise NotFound
+        fmt = request.query_params.get("format", "xlsx")
+        if fmt not in ("xlsx", "csv"):
+            raise ValidationError({"format": [_("Choose xlsx or csv.")]})
+        parameters = exports.customer_list_parameters(request.query_params, api=True)
+        source = exports.customer_list_source(request.user, parameters)  # invalid filters: 400, as the list
+        return api_export_response(
+            user=request.user, kind=exports.CUSTOMER_LIST, parameters=parameters, fmt=fmt, source=source
+        )
 
     @extend_schema(
         summary="Who is calling?",

@@ -6,7 +6,6 @@ Customer.objects.visible_to(user) / editable_by(user), so another person's custo
 from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from channels import roles
 from channels.models import Role, Team, User
 from customers import duplicates, policy, selectors, services
-from customers.filters import FINANCE_SORTS, CustomerFilterSet
+from customers.filters import FINANCE_SORTS, CustomerFilterSet, customer_list_filterset
 from customers.forms.customers import (
     ContactForm,
     CustomerForm,
@@ -62,26 +61,7 @@ def _field_values(obj, names) -> list[tuple[str, object]]:
 
 
 def _list_filterset(request) -> CustomerFilterSet:
-    user = request.user
-    filterset = CustomerFilterSet(request.GET, queryset=selectors.customer_list(user=user), request=request)
-    # The account-manager choice fits the role: a manager's own list needs none, a supervisor picks a team member.
-    if user.role in roles.ACCOUNT_MANAGERS and not user.is_superuser:
-        del filterset.filters["account_manager"]
-    elif user.role == Role.SUPERVISOR and not user.is_superuser:
-        own_team = Q(team__supervisor=user) | Q(pk=user.pk)
-        filterset.filters["account_manager"].queryset = selectors.account_managers().filter(own_team)
-    else:
-        # Everyone-seeing roles pick a team first: listing every manager of a province would put
-        # thousands of options on every page. The chosen manager stays selectable.
-        team, chosen = parse_id(request.GET.get("team")), parse_id(request.GET.get("account_manager"))
-        if team or chosen:
-            scope = Q(team_id=team) if team else Q()
-            scope |= Q(pk=chosen) if chosen else Q()
-            filterset.filters["account_manager"].queryset = selectors.account_managers().filter(scope)
-        else:
-            del filterset.filters["account_manager"]
-    if user.role in roles.PORTFOLIO and not user.is_superuser:
-        del filterset.filters["team"]
+    filterset = customer_list_filterset(request.GET, user=request.user, request=request)
     for name in ("tier", "status"):
         field = filterset.form.fields[name]
         field.widget = django_forms.CheckboxSelectMultiple(choices=field.choices)

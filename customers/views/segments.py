@@ -1,6 +1,7 @@
 """Pages of saved segments: list, form with a live preview count, detail with the member table, export,
 freeze/copy/delete, and the movement report. Views stay thin: customers.segments.selectors reads,
-customers.segments.services writes, customers.segments.exports downloads; the forms are customers.forms.segments.
+customers.segments.services writes, customers.segments.exports exports (customers.views.exports: at once when
+small, in the background when large); the forms are customers.forms.segments.
 
 Someone else's private segment is a 404; a shared segment can be read by everyone but changed only by its
 owner (the buttons are not offered, and the write URLs answer 404 to others)."""
@@ -19,7 +20,8 @@ from customers.forms.segments import DefinitionForm, SegmentForm
 from customers.models import Segment
 from customers.policy import may_change_segment, may_see_spend
 from customers.segments import criteria, selectors, services
-from customers.segments.exports import export_response
+from customers.segments import exports as segment_exports
+from customers.views.exports import FORMATS, export_page
 from kam.form_helpers import add_service_errors
 from kam.pagination import CappedPaginator, page_of
 
@@ -131,17 +133,21 @@ def segment_count(request, pk: int):
     return render(request, "customers/segments/_count.html", {"paginator": paginator})
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def segment_export(request, pk: int):
+    """Every member the user may see: downloaded at once when few, prepared in the background when many."""
     segment = _segment(request, pk)
-    kind = request.GET.get("format", "xlsx")
-    if kind not in ("xlsx", "csv"):
+    fmt = request.GET.get("format", "xlsx")
+    if fmt not in FORMATS:
         raise Http404
+    back = reverse("customers:segment-detail", args=[segment.pk])
     try:
-        return export_response(segment, user=request.user, kind=kind)
+        source = segment_exports.segment_export_source(segment, user=request.user)
     except ValidationError as exc:  # the definition uses a criterion that is no longer available
         messages.error(request, " ".join(exc.messages))
-        return redirect("customers:segment-detail", pk=segment.pk)
+        return redirect(back)
+    parameters = segment_exports.segment_parameters(segment)
+    return export_page(request, kind=segment_exports.SEGMENT, parameters=parameters, fmt=fmt, source=source, back=back)
 
 
 # --- freeze, copy, delete ------------------------------------------------------------------------------------

@@ -32,3 +32,11 @@ class AutoSchema(openapi.AutoSchema):
         ):
             field.allow_blank = True  # spectacular maps its own serializer instances: no answer changes
         return super()._map_serializer_field(field, direction, bypass_extensions)
+
+
+class FilteredDownloadSchema(AutoSchema):
+    """A download of a filtered list (an export): it takes the list's filter parameters, though it answers a file
+    rather than a list (drf-spectacular documents filters on lists only)."""
+
+    def get_filter_backends(self):
+        return getattr(self.view, "filter_backends", [])

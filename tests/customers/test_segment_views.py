@@ -251,7 +251,7 @@ def test_xlsx_export_from_the_page_opens_with_openpyxl(client, am, mine, theirs,
     response = as_user(client, am).get(url("export", shared), {"format": "xlsx"})
 
     assert response["Content-Disposition"].endswith(".xlsx")
-    rows = list(load_workbook(io.BytesIO(response.content)).active.values)
+    rows = list(load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.values)
     assert [row[0] for row in rows[1:]] == [mine.code]
 
 

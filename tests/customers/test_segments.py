@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from openpyxl import load_workbook
 
+from channels.exports import writers
 from customers import tasks
 from customers.models import Customer, Segment, SegmentMember, SegmentSnapshot, TierEvaluation
 from customers.segments import criteria, exports, selectors, services
@@ -446,7 +447,7 @@ def tricky(am):
 
 
 def read_csv(segment, user) -> list[list[str]]:
-    text = "".join(exports.export_csv(segment, user=user))
+    text = "".join(writers.csv_chunks(exports.segment_export_source(segment, user=user)))
     assert text.startswith("\ufeff")
     return list(csv.reader(io.StringIO(text[1:])))
 
@@ -476,7 +477,9 @@ def test_an_account_managers_export_of_a_shared_segment_holds_only_their_custome
 def test_xlsx_export_opens_with_openpyxl_and_keeps_formulas_as_text(book, tricky, am):
     segment = services.segment_create(owner=am, name="A1", definition={"tier": ["A1"]})
 
-    workbook = load_workbook(io.BytesIO(exports.export_xlsx(segment, user=am)))
+    buffer = io.BytesIO()
+    writers.write_xlsx(exports.segment_export_source(segment, user=am), buffer)
+    workbook = load_workbook(buffer)
 
     rows = list(workbook.active.iter_rows())
     assert rows[0][0].value == "Customer code"
@@ -495,18 +498,11 @@ def test_call_center_agents_export_without_finance_columns(book, supervisor, age
     assert len(rows[0]) == len(rows[1]) == 9
 
 
-def test_export_stops_at_the_row_cap(book, am, monkeypatch):
-    monkeypatch.setattr(exports, "EXPORT_ROW_CAP", 2)
-    segment = services.segment_create(owner=am, name="全部", definition={})
-
-    assert len(read_csv(segment, am)) == 1 + 2
-
-
 def test_export_filename_has_the_segment_name_and_the_date(am):
     segment = services.segment_create(owner=am, name="杭州 A/B 类", definition={})
 
     with time_machine.travel(datetime.datetime(2026, 6, 15, 4, tzinfo=datetime.UTC), tick=False):
-        assert exports.export_filename(segment, "csv") == "杭州_A_B_类-20260615.csv"
+        assert exports.segment_export_source(segment, user=am).file_stem == "杭州_A_B_类-20260615"
 
 
 # --- monthly snapshots and movements --------------------------------------------------------------------------------

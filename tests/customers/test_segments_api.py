@@ -238,7 +238,7 @@ def test_xlsx_is_the_default_export(api, outsider, mine, theirs, shared):
     response = api(outsider).get(path(shared, "export"))
 
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    rows = list(load_workbook(io.BytesIO(response.content)).active.values)
+    rows = list(load_workbook(io.BytesIO(b"".join(response.streaming_content))).active.values)
     assert [row[0] for row in rows[1:]] == [theirs.code]
 
 
