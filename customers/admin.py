@@ -171,7 +171,7 @@ class GroupMemberAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):
 
 
 @admin.register(models.MemberCount)
-class MemberCountAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class MemberCountAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):
     """Read-only: derived from the members by services.member_months_recompute and member_months_record."""
 
     list_display = ("customer", "month", "active", "joined", "left")
