@@ -95,9 +95,12 @@ def _list_filterset(request) -> CustomerFilterSet:
 @require_GET
 def customer_list(request):
     filterset = _list_filterset(request)
-    queryset = filterset.qs
-    # A unique last sort key keeps pages stable when the chosen column has ties.
-    queryset = queryset.order_by(*queryset.query.order_by, "-pk") if queryset.query.order_by else queryset
+    if filterset.ranking_term():
+        queryset = filterset.ranked()  # a search without a chosen sort: the best matches first
+    else:
+        queryset = filterset.qs
+        # A unique last sort key keeps pages stable when the chosen column has ties.
+        queryset = queryset.order_by(*queryset.query.order_by, "-pk") if queryset.query.order_by else queryset
     paginator, page, page_error = page_of(request, queryset, PAGE_SIZE)
     current = request.GET.get("ordering", "")
     sort_links = {
@@ -354,7 +357,7 @@ def customer_merge(request):
     query = " ".join(request.GET.get("q", "").split())
     results = []
     if query:
-        results = list(selectors.customer_search(selectors.customer_list(user=user), query)[:20])
+        results = list(selectors.customer_search_ranked(selectors.customer_list(user=user), query)[:20])
     context = {
         "form": form,
         "survivor": survivor,
