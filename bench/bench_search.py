@@ -24,8 +24,8 @@ from pathlib import Path
 
 STEWARD, MANAGER = "steward_liu", "am_zhang"  # sees every customer; a portfolio of a few dozen
 
-# (key, user, path); {contact} is filled in. Words: in 86% of names (有限), 643 (银行), 560 (北仑), 92 (人寿)
-# and 20% (杭州) of the 100,000 demo names; one character (prefix only); 4 characters (trigrams).
+# (key, user, path); {contact} is filled in. Words: in 86% of names (有限), 643 (银行), 560 (北仑), 92 (人寿),
+# 5,900 (服务) and 20,000 (杭州) of the 100,000 demo names; one character (prefix only); 4 characters (trigrams).
 ENDPOINTS = [
     ("floor: API contact by pk", STEWARD, "/api/v1/contacts/{contact}/"),
     ("API list, no search, page_size=25", STEWARD, "/api/v1/customers/?page_size=25"),
@@ -33,6 +33,7 @@ ENDPOINTS = [
     ("API ?q=银行&page_size=25", STEWARD, "/api/v1/customers/?q=银行&page_size=25"),
     ("API ?q=北仑&page_size=25", STEWARD, "/api/v1/customers/?q=北仑&page_size=25"),
     ("API ?q=人寿&page_size=25", STEWARD, "/api/v1/customers/?q=人寿&page_size=25"),
+    ("API ?q=服务&page_size=25", STEWARD, "/api/v1/customers/?q=服务&page_size=25"),
     ("API ?q=杭州&page_size=25", STEWARD, "/api/v1/customers/?q=杭州&page_size=25"),
     ("API ?q=银&page_size=25", STEWARD, "/api/v1/customers/?q=银&page_size=25"),
     ("API ?q=宁波银行&page_size=25", STEWARD, "/api/v1/customers/?q=宁波银行&page_size=25"),

@@ -57,12 +57,13 @@ def contains_word(fields: list[str], word: str, *, extra: models.Q | None = None
 
         (f1 icontains OR f2 icontains OR extra) AND (f1 bigrams OR f2 bigrams OR extra)
 
-    A bitmap scan of the bigram indexes answers the second part exactly (no recheck) and filters with
-    the cheap LIKE. A scan newest first, the plan for a common word (有限: 86% of names), filters with the
-    LIKE first and calls the bigram function (~5 µs a call) only on the rows that passed it. With the
-    bigram part alone it would call the function on every row it passes; with the LIKE alone a rare word
-    would read the whole table. The price: the planner multiplies the two parts' selectivities and so
-    expects fewer rows than there are, which only ever favours the index."""
+    A bitmap scan of the bigram indexes answers the second part from the index (@> on arrays is exact)
+    and filters with the cheap LIKE. A scan newest first, the plan for a common word (有限: 86% of
+    names), filters with the LIKE first and calls the bigram function (~5 µs a call) only on the rows
+    that passed it. With the bigram part alone it would call the function on every row it passes; with
+    the LIKE alone a rare word would read the whole table. The price: the planner multiplies the two
+    parts' selectivities and expects fewer rows than there are (服务, in 5,900 of 100,000 names: 630),
+    which leans it towards the index."""
     like, bigrams = models.Q(), models.Q()
     for field in fields:
         like |= models.Q(**{f"{field}__icontains": word})

@@ -29,7 +29,7 @@ def test_two_character_word_is_found_anywhere_in_the_name_short_name_or_an_alias
     assert _names("电力") == {"宁波甬通科技有限公司"}
     assert _names("口岸") == {"温州瓯江港务集团有限公司"}  # through the alias
     assert _names("bm") == {"IBM中国有限公司"}  # letters in any case
-    assert _names("北仑") == set()
+    assert _names("北仑") == _names("%_") == set()  # LIKE wildcards are plain characters
 
 
 def test_single_character_matches_only_the_start_of_name_short_name_or_trade_name():
