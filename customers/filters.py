@@ -9,7 +9,13 @@ from channels import roles
 from channels.models import Role, Team, User
 from customers.models import SORT_REVENUE, SORT_VALUE, Customer, Industry, Tier
 from customers.policy import hidden_customer_fields
-from customers.selectors import account_managers, customer_list, customer_search, region_with_descendants
+from customers.selectors import (
+    account_managers,
+    customer_list,
+    customer_search,
+    customer_search_ranked,
+    region_with_descendants,
+)
 from kam.api.filters import IdFilter
 from kam.validators import parse_id
 
@@ -45,6 +51,9 @@ class CustomerOrdering(django_filters.OrderingFilter):
         if not value or value[0] in EMPTY_VALUES:
             return qs
         return qs.order_by(*sort_order(value[0]))
+
+
+SEARCH_FILTERS = ("q", "search")  # the page's and the API's name of one search
 
 
 class CustomerFilterSet(django_filters.FilterSet):
@@ -98,6 +107,26 @@ class CustomerFilterSet(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         return customer_search(queryset, value)
+
+    def ranking_term(self) -> str:
+        """The search term to put the best matches first by: given, valid, and no sort chosen (a chosen
+        sort wins)."""
+        if not self.is_valid() or self.form.cleaned_data.get("ordering"):
+            return ""
+        return self.form.cleaned_data.get("q") or self.form.cleaned_data.get("search") or ""
+
+    def ranked(self):
+        """`qs`, or for a search without a chosen sort the same customers with the best matches first
+        (customers.selectors.customer_search_ranked: a list-like Tiered the paginators page)."""
+        term = self.ranking_term()
+        if not term:
+            return self.qs
+        queryset = self.queryset.all()
+        for name, value in self.form.cleaned_data.items():
+            if name in SEARCH_FILTERS and value == term:
+                continue  # the ranked search applies it
+            queryset = self.filters[name].filter(queryset, value)
+        return customer_search_ranked(queryset, term)
 
     def filter_region(self, queryset, name, value):
         value = (value or "").strip()

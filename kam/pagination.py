@@ -13,6 +13,68 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 
+class Tiered:
+    """The rows of several querysets one after another, paged as one list: a search's exact matches, then
+    its prefix matches, then the rest, each in its queryset's order. `whole` is all of them as one
+    queryset (for counting); `rows` is the queryset a page's objects are read from (its select_related).
+
+    A slice asks each tier it reads from for ids only, stopping at the slice's end (no joins, narrow rows:
+    whatever the plan, the database sorts ids), past the first page with one bounded count per tier it
+    skips, then reads the page's rows in one query. Never a sort of every match, which an ORDER BY over a
+    computed rank would be. CappedPaginator and KeysetPagination page it."""
+
+    ordered = True  # for Paginator's unordered-list warning
+
+    def __init__(self, tiers, *, whole, rows):
+        self.tiers, self.whole, self.rows = list(tiers), whole, rows
+
+    def capped_count(self, cap: int) -> int:
+        # Which cap + 1 rows are counted does not change the figure: without an ORDER BY the database may
+        # stop at the first cap + 1 it finds, through whichever index suits the filter.
+        return self.whole.order_by()[: cap + 1].count()
+
+    def count(self) -> int:
+        return self.whole.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self):
+        for tier in self.tiers:
+            yield from tier
+
+    def fetch(self, ids: list) -> list:
+        """The objects of `ids`, in that order, in one query."""
+        if not ids:
+            return []
+        found = {row.pk: row for row in self.rows.filter(pk__in=ids).order_by()}
+        return [found[pk] for pk in ids if pk in found]
+
+    def __getitem__(self, key):
+        if isinstance(key, int):
+            if key < 0:
+                raise IndexError("negative index")
+            rows = self[key : key + 1]
+            if not rows:
+                raise IndexError(key)
+            return rows[0]
+        if key.step not in (None, 1) or (key.start or 0) < 0 or (key.stop is not None and key.stop < 0):
+            raise ValueError("Tiered supports plain non-negative slices")
+        skip, wanted = key.start or 0, None if key.stop is None else key.stop - (key.start or 0)
+        ids = []
+        for tier in self.tiers:
+            if wanted is not None and len(ids) >= wanted:
+                break
+            end = None if wanted is None else skip + wanted - len(ids)
+            chunk = list(tier.values_list("pk", flat=True)[skip:end])
+            if not chunk and skip:
+                skip -= tier[:skip].count()  # the slice starts past this tier: how much of the skip it used
+                continue
+            ids.extend(chunk)
+            skip = 0
+        return self.fetch(ids)
+
+
 class CappedPaginator(Paginator):
     def __init__(self, object_list, per_page, *, cap: int | None = None, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
@@ -20,8 +82,11 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        """Matching rows, counted up to cap + 1 (slicing makes Django wrap the count in a subquery). The order is
-        dropped: any cap + 1 rows count the same, and a sort would make the database read every match first."""
+        """Matching rows, counted up to cap + 1 (slicing makes Django wrap the count in a subquery)."""
+        if isinstance(self.object_list, Tiered):
+            return self.object_list.capped_count(self.cap)
+        # The order is dropped: any cap + 1 rows count the same, and a sort would make the database read every
+        # match first.
         rows = self.object_list
         if isinstance(rows, QuerySet):
             rows = rows.order_by()

@@ -207,8 +207,8 @@ def customer_search(request):
     term = " ".join(request.GET.get("customer_q", "").split())
     results = []
     if len(term) >= 2:
-        found = customer_selectors.customer_search(customer_selectors.customer_list(user=request.user), term)
-        results = list(found.order_by("name")[:10])
+        found = customer_selectors.customer_search_ranked(customer_selectors.customer_list(user=request.user), term)
+        results = list(found[:10])  # best matches first (a sort by name would sort every match of 有限)
     return render(request, "opportunities/_customer_choices.html", {"results": results, "term": term})
 
 

@@ -2,6 +2,8 @@
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from django_filters import utils
+from django_filters.rest_framework import DjangoFilterBackend
 
 from customers.filters import SORT_KEYS, CustomerFilterSet, CustomerOrdering
 from customers.models import Contact, GroupMember, SpendRecord, Visit
@@ -22,6 +24,19 @@ CustomerApiFilterSet.base_filters["ordering"] = CustomerOrdering(
     fields=[(key, key) for key in API_SORTS],
     label=_("Sort by (name, tier, members_count, value_score, revenue; '-' first for descending)"),
 )
+
+
+class RankedSearchBackend(DjangoFilterBackend):
+    """The FilterSet's filters, and in a list with a search the best matches first
+    (CustomerFilterSet.ranked; KeysetPagination pages the Tiered result group by group)."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None or getattr(view, "action", None) != "list":
+            return super().filter_queryset(request, queryset, view)
+        if not filterset.is_valid() and self.raise_exception:
+            raise utils.translate_validation(filterset.errors)
+        return filterset.ranked()
 
 
 class ByCustomerFilterSet(django_filters.FilterSet):

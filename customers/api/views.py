@@ -55,7 +55,10 @@ def require_editable(user, customer: Customer) -> None:
 @extend_schema_view(
     list=extend_schema(
         summary="List customers",
-        description="Live customers you may see, newest first. Call-center agents get the service view "
+        description="Live customers you may see, newest first. With a search (`q` or `search`), exact matches "
+        "of the name, short name or an alias come first, then names that start with the term, then the rest "
+        "(newest first in each group). A word of two characters or more is found anywhere in the name, short "
+        "name or an alias; a single character only at the start. Call-center agents get the service view "
         "without finance, strategy, attitude and budget fields.",
         responses={200: s.CustomerSerializer(many=True), **INVALID},
     ),
@@ -81,6 +84,7 @@ def require_editable(user, customer: Customer) -> None:
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     queryset = Customer.objects.none()  # types the schema; get_queryset scopes by user
     filterset_class = filters.CustomerApiFilterSet
+    filter_backends = [filters.RankedSearchBackend]
     pagination_class = SortedKeysetPagination
     keyset_sorts = filters.API_SORTS
 

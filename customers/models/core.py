@@ -15,7 +15,7 @@ from simple_history.models import HistoricalRecords
 from channels import roles
 from channels.models import BilingualName, Role, User
 from kam import request_cache
-from kam.db import LONG_TEXT, ScopedQuerySet, trigram
+from kam.db import LONG_TEXT, ScopedQuerySet, bigram, trigram
 
 MAX_HIERARCHY_DEPTH = 4  # 总部 → 省 → 市 → 区县 (DOMAIN.md §7.3)
 
@@ -433,6 +433,9 @@ class Customer(models.Model):
             trigram(Upper("name"), name="cust_name_trgm"),
             trigram(Upper("short_name"), name="cust_short_name_trgm"),
             trigram("name_core", name="cust_name_core_trgm"),
+            # 2-character search anywhere in the name or short name (trigrams need 3), BigramContains
+            bigram("name", name="cust_name_bigram"),
+            bigram("short_name", name="cust_short_name_bigram"),
         ]
 
     def __str__(self):
@@ -473,6 +476,8 @@ class CustomerAlias(models.Model):
             # alias search and duplicate blocking
             trigram(Upper("name"), name="alias_name_trgm"),
             trigram("name_core", name="alias_name_core_trgm"),
+            # 2-character alias search
+            bigram("name", name="alias_name_bigram"),
         ]
 
     def __str__(self):

@@ -75,7 +75,10 @@ def _list_filterset(request) -> CustomerFilterSet:
 @require_GET
 def customer_list(request):
     filterset = _list_filterset(request)
-    queryset = filterset.qs  # sorted by (key, id): stable pages when keys tie (customers.filters.sort_order)
+    if filterset.ranking_term():
+        queryset = filterset.ranked()  # a search without a chosen sort: the best matches first
+    else:
+        queryset = filterset.qs  # sorted by (key, id): stable pages when keys tie (customers.filters.sort_order)
     paginator, page, page_error = page_of(request, queryset, PAGE_SIZE)
     current = request.GET.get("ordering", "")
     show_finance = not (hidden_customer_fields(request.user) & set(FINANCE_SORTS.values()))
@@ -335,7 +338,7 @@ def customer_merge(request):
     query = " ".join(request.GET.get("q", "").split())
     results = []
     if query:
-        results = list(selectors.customer_search(selectors.customer_list(user=user), query)[:20])
+        results = list(selectors.customer_search_ranked(selectors.customer_list(user=user), query)[:20])
     context = {
         "form": form,
         "survivor": survivor,

@@ -2,6 +2,7 @@
 
 Who may see what (the IDOR matrix across every route) is in tests/test_api_access.py."""
 
+import base64
 import datetime
 from decimal import Decimal
 
@@ -208,6 +209,39 @@ def test_search_and_its_alias_q_find_by_name(api, am):
     for param in ("search", "q"):
         ids = [row["id"] for row in client.get(CUSTOMERS, {param: "鹿城眼镜"}).json()["results"]]
         assert ids == [wanted.pk], param
+
+
+def test_search_lists_exact_and_prefix_matches_first_and_pages_through_every_match_once(
+    api, am, outsider, django_assert_max_num_queries
+):
+    exact = CustomerFactory(name="宁波市北仑区人民政府", short_name="北仑", account_manager=am)
+    prefix = CustomerFactory(name="北仑港集装箱码头有限公司", account_manager=am)
+    inside = [CustomerFactory(name=f"宁波北仑第{n}码头有限公司", account_manager=am) for n in range(3)]
+    CustomerFactory(name="北仑发电有限公司", account_manager=outsider)  # another portfolio: never listed
+    client = api(am)
+    expected = [exact.pk, prefix.pk, *reversed([c.pk for c in inside])]
+
+    # session, user, portfolio (2), aliases (named so, containing it), ids from each group read, the rows
+    with django_assert_max_num_queries(10):
+        body = client.get(CUSTOMERS, {"q": "北仑", "page_size": 2}).json()
+    pages = [body]
+    while body["next"]:
+        body = client.get(body["next"]).json()
+        pages.append(body)
+
+    assert [[row["id"] for row in page["results"]] for page in pages] == [expected[:2], expected[2:4], expected[4:]]
+    back = client.get(pages[-1]["previous"]).json()  # and back again, across the groups
+    assert [row["id"] for row in back["results"]] == expected[2:4]
+    assert [row["id"] for row in client.get(back["previous"]).json()["results"]] == expected[:2]
+
+
+def test_a_forged_search_cursor_is_a_404_not_a_500(api, am):
+    CustomerFactory(name="北仑港集装箱码头有限公司", account_manager=am)
+    forged = base64.b64encode(b"p=9.abc").decode()
+
+    response = api(am).get(CUSTOMERS, {"q": "北仑", "cursor": forged})
+
+    assert response.status_code == 404
 
 
 def test_list_filters_by_tier_and_leaves_out_merged_records(api, am):

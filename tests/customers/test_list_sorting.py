@@ -127,3 +127,9 @@ def test_every_sort_is_read_from_an_index_without_a_sort_step(steward, ranked):
                 # (an Incremental Sort on the unique code's index only orders rows with equal codes: none)
                 sort_step = re.search(r"(?<!Incremental )Sort  \(cost", plan)
                 assert not sort_step and "Index" in plan, (direction + key, plan)
+
+
+def test_a_chosen_sort_wins_over_search_ranking_in_the_api(client, am, ranked):
+    client.force_login(am)
+
+    assert names(api_pages(client, "q=测试&ordering=-revenue")) == ["戊", "甲", "丙", "乙", "丁"]

@@ -108,6 +108,18 @@ def test_list_search_finds_by_short_name_and_by_code(client, am, mine):
     assert mine.name in text and "温州瓯海电子有限公司" not in text
 
 
+def test_list_search_shows_the_best_matches_first_unless_a_sort_is_chosen(client, am):
+    prefix = CustomerFactory(name="北仑港集装箱码头有限公司", account_manager=am)
+    inside = CustomerFactory(name="宁波北仑第三集装箱码头有限公司", account_manager=am)  # newer
+    client = as_user(client, am)
+
+    response = client.get(reverse("customers:list"), {"q": "北仑"})
+    assert list(response.context["page"].object_list) == [prefix, inside]
+    assert response.context["paginator"].count == 2
+    response = client.get(reverse("customers:list"), {"q": "北仑", "ordering": "-code"})
+    assert list(response.context["page"].object_list) == [inside, prefix]
+
+
 def test_list_filters_by_tier_and_sorts_by_name(client, am, mine):
     CustomerFactory(name="安吉白茶有限公司", account_manager=am, tier="C")
     CustomerFactory(name="余杭丝绸有限公司", account_manager=am, tier="C")
