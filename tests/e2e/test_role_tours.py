@@ -13,6 +13,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.chinese, pytest.mark.django_db(tr
 
 
 def test_every_role_opens_every_menu_entry(watched_page, live_server, reference_rows):  # noqa: F811
+    from django.apps import apps
+
+    from channels import reference
+
+    reference.load(apps, None)  # transaction=True flushed the migrations' channel types: the partner needs one
     page = watched_page
     supervisor = UserFactory(username="sup", role=Role.SUPERVISOR)
     team = TeamFactory(supervisor=supervisor)
