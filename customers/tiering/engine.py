@@ -406,12 +406,18 @@ class _Run:
             WHERE c.status <> {self._param("merged", Customer.Status.MERGED)}"""
 
     def _ranked(self) -> str:
-        """Percentile ranks of revenue and members among the evaluated customers."""
+        """Percentile ranks of revenue and members among the evaluated customers, and the growth and tenure
+        scores before they are clamped to 0..1 (worked out once here: the clamp uses each three times)."""
         return """SELECT base.*,
                    CAST(PERCENT_RANK() OVER (PARTITION BY evaluated ORDER BY revenue) AS DOUBLE PRECISION)
                        AS revenue_rank,
                    CAST(PERCENT_RANK() OVER (PARTITION BY evaluated ORDER BY members) AS DOUBLE PRECISION)
-                       AS members_rank
+                       AS members_rank,
+                   -- ratio of this window to the previous one: 0.5 or less -> 0, 1.0 -> 0.5, 1.5 or more -> 1;
+                   -- nothing billed before: 1 when billed now (new business), neutral 0.5 when nothing at all
+                   CASE WHEN previous_revenue > 0 THEN revenue * 1.0 / previous_revenue - 0.5
+                        WHEN revenue > 0 THEN 1 ELSE 0.5 END AS growth_raw,
+                   tenure_years / 10.0 AS tenure_raw
             FROM base"""
 
     def _tiered(self) -> str:
@@ -442,14 +448,9 @@ class _Run:
             "revenue": "revenue_rank",
             "members": "members_rank",
             "breadth": f"categories * 1.0 / {len(SpendCategory.values)}",
-            # ratio of this window to the previous one: 0.5 or less -> 0, 1.0 -> 0.5, 1.5 or more -> 1;
-            # nothing billed before: 1 when billed now (new business), neutral 0.5 when nothing at all
-            "growth": _clamp01(
-                "CASE WHEN previous_revenue > 0 THEN revenue * 1.0 / previous_revenue - 0.5 "
-                "WHEN revenue > 0 THEN 1 ELSE 0.5 END"
-            ),
+            "growth": _clamp01("growth_raw"),
             "industry": "COALESCE(importance, 50) / 100.0",
-            "tenure": _clamp01("tenure_years / 10.0"),
+            "tenure": _clamp01("tenure_raw"),
             "payment": f"{NEUTRAL_PAYMENT}",
         }
         points = ", ".join(
