@@ -1,5 +1,5 @@
 """Tier and value evaluation benchmark: customers.tiering.engine.evaluate_tiers on PostgreSQL at 10,000 and
-100,000 customers (24 months of spend, 10 members each: 2.4 M spend rows and 1 M members at 100,000).
+100,000 customers, or more (24 months of spend, 10 members each: 2.4 M spend rows and 1 M members at 100,000).
 
 For each size: a seeded database `<prefix><size>` (UTF-8, C.UTF-8 ctype, as bench_customers.py makes them:
 migrate, `seed_demo --customers N --contacts-per-customer 0 --members-per-customer 10 --months 24
@@ -8,7 +8,7 @@ starts from data never evaluated. Then, in one process, each timed, with the SQL
 customer rows it wrote:
 
     dry run                 computes the moves a publication would make, writes no customer
-    evaluation              the first evaluation: computes and writes every evaluated customer
+    evaluation              the first evaluation: writes every live customer (values, service tier)
     evaluation (again)      the same month over unchanged data: must write no customer
     publication             moves published tiers (a TierChange row per move)
     publication (again)     the same month again: must move and write nothing
