@@ -102,7 +102,7 @@ class TierEvaluationSerializer(serializers.ModelSerializer):
     class Meta:
         model = TierEvaluation
         fields = ["id", "period", "kind", "rule_version", "started_at", "finished_at", "started_by", "customers",
-                  "upgrades", "downgrades", "statements"]  # fmt: skip
+                  "upgrades", "downgrades", "statements", "customers_written"]  # fmt: skip
         read_only_fields = fields
 
 

@@ -139,6 +139,8 @@ class TierEvaluation(models.Model):
     upgrades = models.PositiveIntegerField(_("upgrades"), default=0)
     downgrades = models.PositiveIntegerField(_("downgrades"), default=0)
     statements = models.PositiveIntegerField(_("SQL statements"), default=0)
+    # Customer rows whose values this run changed (a run over unchanged data writes none); 0 for a dry run.
+    customers_written = models.PositiveIntegerField(_("customers updated"), default=0)
     moves = models.JSONField(_("moves (dry run)"), default=list, blank=True)
 
     objects = TierEvaluationQuerySet.as_manager()

@@ -3,11 +3,17 @@
 (`evaluate_tiers`, `refresh_service_tiers`). Who may start a run is customers.policy; starting one from a page
 or the API, overrides and rule changes are customers.tiering.services; the reads are customers.tiering.selectors.
 
-The evaluation is set-based SQL: a temporary work table with one row per evaluated customer is filled and
-updated by a fixed list of INSERT ... SELECT / UPDATE ... FROM (SELECT ... GROUP BY ...) / window-function
-statements, so the number of statements does not grow with the number of customers. The same SQL runs on
-PostgreSQL and SQLite (>= 3.33 for UPDATE ... FROM; window functions); the few spellings that differ
-(JSON object, money formatting, date difference, null-safe comparison) come from `_Dialect`.
+The evaluation is set-based SQL with a fixed list of statements, whatever the number of customers
+(`_Run.execute`): one INSERT ... SELECT computes a temporary work table with one row per live customer (spend
+and members grouped once, percentile ranks by window functions, tiers, value, moves and reasons as derived
+tables over each other), then one UPDATE writes the customers whose values differ, the service tier included.
+The work table is written once and each customer row at most once, in key order; a run over unchanged data
+writes no customer row (`TierEvaluation.customers_written`). The cost is linear in the customers, spend rows
+and members, except that writing a row costs more once the customers table and its indexes no longer fit
+in the database's cache (bench/bench_tiering.py measures it). The same SQL runs on PostgreSQL and SQLite
+(>= 3.33 for UPDATE ... FROM; window functions); the few spellings that differ (JSON object, money
+formatting, date difference, null-safe comparison, a derived table the planner must not merge) come from
+`_Dialect`.
 
 Rules as implemented:
 - Customers evaluated: status active or at risk (prospects have no tier yet; churned and merged records keep
@@ -60,6 +66,7 @@ from customers.selectors import month_starts
 WORK = "kam_tier_work"  # the evaluation's temporary work table (one per database session)
 NO_RANK = 99  # rank of "no tier": below every band
 LOWEST_RANK = max(TIER_RANK.values())
+WORK_MEM = "128MB"  # PostgreSQL: memory for the sorts and hashes over every customer, spend row and member
 MOVES_KEPT = 5000  # moves kept on a dry run's record (its counts are complete)
 EVALUATED_STATUSES = (Customer.Status.ACTIVE, Customer.Status.AT_RISK)
 QUARTER_PUBLICATION_MONTHS = (1, 4, 7, 10)
@@ -159,6 +166,9 @@ class _Dialect:
         self.json_type = "JSONB" if self.postgres else "TEXT"
         self.json_object = "jsonb_build_object" if self.postgres else "json_object"
         self.distinct = "IS DISTINCT FROM" if self.postgres else "IS NOT"  # null-safe "differs"
+        # Ends a derived table the planner must not merge into the query above it: merged, each use of one of its
+        # columns would compute the whole expression again (OFFSET stops it in both; SQLite needs a LIMIT first).
+        self.fence = "OFFSET 0" if self.postgres else "LIMIT -1 OFFSET 0"
 
     def money(self, expression: str) -> str:
         """A whole-yuan amount with thousands separators, as text."""
@@ -225,7 +235,7 @@ def evaluate_tiers(
 
 
 class _Run:
-    """One evaluation: a fixed sequence of set-based statements over the work table."""
+    """One evaluation: a fixed sequence of set-based statements (see `execute`)."""
 
     def __init__(self, *, rules: Rules, evaluation: TierEvaluation, dialect: _Dialect):
         self.rules = rules
@@ -240,33 +250,51 @@ class _Run:
         self.today = timezone.localdate()
         self.now = timezone.now()
         self.moves_made = self.kind in (Kind.DRY_RUN, Kind.PUBLICATION)
+        self.params: dict[str, object] = {}  # the parameters of the work table's statement, filled as it is built
 
     # Parameters: dates and datetimes adapted the way each backend stores them.
     def _date(self, value: date) -> object:
         return connection.ops.adapt_datefield_value(value)
 
+    def _param(self, name: str, value: object) -> str:
+        self.params[name] = value
+        return f"%({name})s"
+
     def _run(self, cursor, statement: str, params: dict | None = None) -> None:
         cursor.execute(statement, params or {})
 
     def execute(self) -> None:
+        """Every step reads or writes whole sets, so the statements are the same at any number of customers:
+
+        1. one INSERT ... SELECT computes the work table: per live customer the spend and members (grouped
+           once each), percentile ranks (window functions), the tier by the rules, the value score and
+           lifetime value, and the move a publication makes with its reason — each step a derived table
+           over the previous one, so the work table is written once and never updated;
+        2. ANALYZE of the work table's keys (PostgreSQL: temporary tables get no statistics otherwise);
+        3. one UPDATE of the customers whose values differ (the service tier included): a re-run over
+           unchanged data writes no row;
+        4. the tier moves (TierChange rows) and the expired overrides, from the work table."""
         with connection.cursor() as cursor:
+            if self.sql.postgres:
+                # The sorts and hashes over every customer, spend row and member stay in memory (until the
+                # transaction ends; a few of them at once at most).
+                self._run(cursor, f"SET LOCAL work_mem = '{WORK_MEM}'")
             self._create_work_table(cursor)
             self._fill(cursor)
-            self._compute_tiers(cursor)
-            self._compute_value(cursor)
-            if self.moves_made:
-                self._decide_moves(cursor)
+            if self.sql.postgres:
+                self._run(cursor, f"ANALYZE {WORK} (customer_id, parent_id)")  # the join keys of the UPDATE
             self._record_counts(cursor)
             if self.kind == Kind.DRY_RUN:
                 self._keep_moves(cursor)
             else:
                 if self.kind == Kind.PUBLICATION:
                     self._write_tier_changes(cursor)
-                self._write_customers(cursor)
-                refresh_service_tiers(cursor=cursor)
+                self.evaluation.customers_written = self._write_customers(cursor)
                 if self.kind == Kind.PUBLICATION:
                     self._close_expired_overrides(cursor)
             self._run(cursor, f"DROP TABLE {WORK}")
+            if self.sql.postgres:
+                self._run(cursor, "SET LOCAL work_mem TO DEFAULT")
 
     def _create_work_table(self, cursor) -> None:
         self._run(cursor, f"DROP TABLE IF EXISTS {WORK}")
@@ -274,191 +302,218 @@ class _Run:
             cursor,
             f"""CREATE TEMPORARY TABLE {WORK} (
                 customer_id BIGINT PRIMARY KEY,
-                is_strategic BOOLEAN NOT NULL,
+                parent_id BIGINT,
+                parent_tier VARCHAR(2),
+                evaluated INTEGER NOT NULL,
                 tier_now VARCHAR(2) NOT NULL,
                 rank_now INTEGER NOT NULL,
-                below_count INTEGER NOT NULL,
-                importance INTEGER,
-                tenure_years DOUBLE PRECISION NOT NULL,
-                override_tier VARCHAR(2),
-                override_until DATE,
-                override_state VARCHAR(8),
-                revenue NUMERIC(16, 2) NOT NULL DEFAULT 0,
-                previous_revenue NUMERIC(16, 2) NOT NULL DEFAULT 0,
-                categories INTEGER NOT NULL DEFAULT 0,
-                members INTEGER NOT NULL DEFAULT 0,
-                revenue_rank DOUBLE PRECISION NOT NULL DEFAULT 0,
-                members_rank DOUBLE PRECISION NOT NULL DEFAULT 0,
-                computed VARCHAR(2) NOT NULL DEFAULT '',
-                rank_computed INTEGER,
-                basis VARCHAR(10),
-                {", ".join(f"p_{code} DOUBLE PRECISION NOT NULL DEFAULT 0" for code in FACTOR_CODES)},
+                revenue NUMERIC(16, 2),
+                computed VARCHAR(2) NOT NULL,
                 value_score INTEGER,
                 factors {self.sql.json_type},
                 ltv NUMERIC(16, 2),
+                new_below INTEGER NOT NULL,
                 rank_target INTEGER,
                 target VARCHAR(2),
-                new_below INTEGER,
                 source VARCHAR(20),
-                reason VARCHAR(300)
+                reason VARCHAR(300),
+                tier_new VARCHAR(2) NOT NULL
             )""",
         )
 
     def _fill(self, cursor) -> None:
-        """The evaluated customers with their current state, then their spend and members (one grouped
-        statement each), then percentile ranks among them (window functions)."""
-        customer = Customer._meta.db_table
+        """The work table in one statement: every live customer (its parent's tier included, for the service
+        tier); the evaluated ones (`evaluated` = 1) get the values of this run, the others keep theirs."""
+        self.params = {}
+        steps = [
+            ("base", self._base()),
+            ("ranked", self._ranked()),
+            ("tiered", self._tiered()),
+            ("scored", self._scored()),
+            ("valued", self._valued()),
+        ]
+        ctes = ",\n".join(f"{name} AS ({body} {self.sql.fence})" for name, body in steps)
+        kept = "CASE WHEN evaluated = 1 THEN {new} ELSE {old} END"
+        moved = "rank_target <> rank_now"
+        if self.moves_made:
+            reason = f"CASE WHEN {moved} THEN SUBSTR({self._reason()}, 1, 300) END"
+            target = f"CASE WHEN {moved} THEN {_tier_sql('rank_target')} END"
+        else:
+            reason = target = "NULL"
+        tier_new = f"CASE WHEN {moved} THEN {_tier_sql('rank_target')} ELSE tier_now END"
         self._run(
             cursor,
-            f"""INSERT INTO {WORK} (customer_id, is_strategic, tier_now, rank_now, below_count, importance,
-                                    tenure_years, override_tier, override_until, override_state)
-            SELECT c.id, c.is_strategic, c.tier, {_rank_sql("c.tier")}, c.tier_below_count, i.importance,
-                   CASE WHEN c.relationship_since IS NULL THEN 0
-                        ELSE {self.sql.days_since("%(period_end)s", "c.relationship_since")} / 365.25 END,
-                   o.tier, o.expires_on,
+            f"""WITH {ctes}
+            INSERT INTO {WORK} (customer_id, parent_id, parent_tier, evaluated, tier_now, rank_now, revenue, computed,
+                                value_score, factors, ltv, new_below, rank_target, target, source, reason, tier_new)
+            SELECT customer_id, parent_id, parent_tier, evaluated, tier_now, rank_now,
+                   {kept.format(new="revenue", old="old_revenue")},
+                   {kept.format(new="computed", old="old_computed")},
+                   {kept.format(new="value_score", old="old_score")},
+                   {kept.format(new="factors", old="old_factors")},
+                   {kept.format(new="ltv", old="old_ltv")},
+                   {kept.format(new="new_below", old="below_count") if self.moves_made else "below_count"},
+                   rank_target, {target}, source, {reason},
+                   {tier_new if self.kind == Kind.PUBLICATION else "tier_now"}
+            FROM valued
+            ORDER BY customer_id""",  # the UPDATE of the customers then walks their table and indexes in key order
+            self.params,
+        )
+
+    def _base(self) -> str:
+        """Each live customer with its current state, its spend (this window's average, the previous window's,
+        the categories billed: one pass over both windows) and its members active at the end of the period
+        (joined by then, not left by then: re-evaluating a past month gives the same answer)."""
+        customer = Customer._meta.db_table
+        start, end = self._param("start", self._date(self.start)), self._param("end", self._date(self.period_end))
+        months = self._param("n", self.rules.policy.months_window)
+        today = self._param("today", self._date(self.today))
+        evaluated = ", ".join(self._param(f"status{i}", status) for i, status in enumerate(EVALUATED_STATUSES))
+        spend = f"""SELECT customer_id,
+                   ROUND(COALESCE(SUM(CASE WHEN month >= {start} THEN amount END), 0) * 1.0 / {months}, 2) AS revenue,
+                   ROUND(COALESCE(SUM(CASE WHEN month < {start} THEN amount END), 0) * 1.0 / {months}, 2)
+                       AS previous_revenue,
+                   COUNT(DISTINCT CASE WHEN month >= {start} AND amount > 0 THEN category END) AS categories
+            FROM {SpendRecord._meta.db_table}
+            WHERE month >= {self._param("previous_start", self._date(self.previous_start))}
+              AND month <= {self._param("period", self._date(self.period))}
+            GROUP BY customer_id"""
+        members = f"""SELECT customer_id, COUNT(*) AS n FROM {GroupMember._meta.db_table}
+            WHERE joined_on <= {end} AND (left_on IS NULL OR left_on > {end})
+            GROUP BY customer_id"""
+        return f"""SELECT c.id AS customer_id, c.parent_id, p.tier AS parent_tier,
+                   CASE WHEN c.status IN ({evaluated}) THEN 1 ELSE 0 END AS evaluated,
+                   c.is_strategic, c.tier AS tier_now, {_rank_sql("c.tier")} AS rank_now,
+                   c.tier_below_count AS below_count, i.importance,
+                   CAST(CASE WHEN c.relationship_since IS NULL THEN 0
+                             ELSE {self.sql.days_since(end, "c.relationship_since")} / 365.25 END
+                        AS DOUBLE PRECISION) AS tenure_years,
+                   o.tier AS override_tier, o.expires_on AS override_until,
                    CASE WHEN o.id IS NULL THEN NULL
-                        WHEN o.expires_on <= %(today)s THEN 'expired'
-                        WHEN o.starts_on <= %(today)s THEN 'active' END
+                        WHEN o.expires_on <= {today} THEN 'expired'
+                        WHEN o.starts_on <= {today} THEN 'active' END AS override_state,
+                   CAST(COALESCE(s.revenue, 0) AS NUMERIC(16, 2)) AS revenue,
+                   CAST(COALESCE(s.previous_revenue, 0) AS NUMERIC(16, 2)) AS previous_revenue,
+                   COALESCE(s.categories, 0) AS categories, COALESCE(m.n, 0) AS members,
+                   c.avg_monthly_revenue AS old_revenue, c.tier_computed AS old_computed, c.value_score AS old_score,
+                   c.value_factors AS old_factors, c.lifetime_value AS old_ltv
             FROM {customer} c
+            LEFT JOIN {customer} p ON p.id = c.parent_id
             LEFT JOIN {Industry._meta.db_table} i ON i.code = c.industry_id
             LEFT JOIN {TierOverride._meta.db_table} o ON o.customer_id = c.id AND o.revoked_at IS NULL
-            WHERE c.status IN (%(active)s, %(at_risk)s)""",
-            {"period_end": self._date(self.period_end), "today": self._date(self.today),
-             "active": EVALUATED_STATUSES[0], "at_risk": EVALUATED_STATUSES[1]},
-        )  # fmt: skip
-        # One pass over both windows: this window's average, the previous window's, and the categories billed.
-        self._run(
-            cursor,
-            f"""UPDATE {WORK} SET revenue = s.revenue, previous_revenue = s.previous_revenue, categories = s.categories
-            FROM (
-                SELECT customer_id,
-                       ROUND(COALESCE(SUM(CASE WHEN month >= %(start)s THEN amount END), 0) * 1.0 / %(n)s, 2)
-                           AS revenue,
-                       ROUND(COALESCE(SUM(CASE WHEN month < %(start)s THEN amount END), 0) * 1.0 / %(n)s, 2)
-                           AS previous_revenue,
-                       COUNT(DISTINCT CASE WHEN month >= %(start)s AND amount > 0 THEN category END) AS categories
-                FROM {SpendRecord._meta.db_table}
-                WHERE month >= %(previous_start)s AND month <= %(period)s
-                GROUP BY customer_id
-            ) s
-            WHERE {WORK}.customer_id = s.customer_id""",
-            {"start": self._date(self.start), "previous_start": self._date(self.previous_start),
-             "period": self._date(self.period), "n": self.rules.policy.months_window},
-        )  # fmt: skip
-        # Members active at the end of the period (joined by then, not left by then): re-evaluating a past
-        # month gives the same answer.
-        self._run(
-            cursor,
-            f"""UPDATE {WORK} SET members = m.n
-            FROM (
-                SELECT customer_id, COUNT(*) AS n FROM {GroupMember._meta.db_table}
-                WHERE joined_on <= %(end)s AND (left_on IS NULL OR left_on > %(end)s)
-                GROUP BY customer_id
-            ) m
-            WHERE {WORK}.customer_id = m.customer_id""",
-            {"end": self._date(self.period_end)},
-        )
-        if self.sql.postgres:
-            self._run(cursor, f"ANALYZE {WORK}")  # temporary tables get no statistics otherwise
-        self._run(
-            cursor,
-            f"""UPDATE {WORK} SET revenue_rank = r.revenue_rank, members_rank = r.members_rank
-            FROM (
-                SELECT customer_id,
-                       PERCENT_RANK() OVER (ORDER BY revenue) AS revenue_rank,
-                       PERCENT_RANK() OVER (ORDER BY members) AS members_rank
-                FROM {WORK}
-            ) r
-            WHERE {WORK}.customer_id = r.customer_id""",
-        )
+            LEFT JOIN ({spend}) s ON s.customer_id = c.id
+            LEFT JOIN ({members}) m ON m.customer_id = c.id
+            WHERE c.status <> {self._param("merged", Customer.Status.MERGED)}"""
 
-    def _compute_tiers(self, cursor) -> None:
-        """The tier by the rules: the best band whose floor is reached, and on which basis."""
-        tier_whens, basis_whens, params = [], [], {}
+    def _ranked(self) -> str:
+        """Percentile ranks of revenue and members among the evaluated customers, and the growth and tenure
+        scores before they are clamped to 0..1 (worked out once here: the clamp uses each three times)."""
+        return """SELECT base.*,
+                   CAST(PERCENT_RANK() OVER (PARTITION BY evaluated ORDER BY revenue) AS DOUBLE PRECISION)
+                       AS revenue_rank,
+                   CAST(PERCENT_RANK() OVER (PARTITION BY evaluated ORDER BY members) AS DOUBLE PRECISION)
+                       AS members_rank,
+                   -- ratio of this window to the previous one: 0.5 or less -> 0, 1.0 -> 0.5, 1.5 or more -> 1;
+                   -- nothing billed before: 1 when billed now (new business), neutral 0.5 when nothing at all
+                   CASE WHEN previous_revenue > 0 THEN revenue * 1.0 / previous_revenue - 0.5
+                        WHEN revenue > 0 THEN 1 ELSE 0.5 END AS growth_raw,
+                   tenure_years / 10.0 AS tenure_raw
+            FROM base"""
+
+    def _tiered(self) -> str:
+        """The tier by the rules: the best band whose floor is reached."""
+        whens = []
         for index, band in enumerate(self.rules.bands):
-            params[f"min{index}"] = float(band.min_revenue)
-            condition = f"revenue >= %(min{index})s"
+            condition = f"revenue >= {self._param(f'min{index}', float(band.min_revenue))}"
             if band.min_members is not None and band.alt_min_revenue is not None:
-                params[f"members{index}"] = band.min_members
-                params[f"alt{index}"] = float(band.alt_min_revenue)
-                condition = f"({condition} OR (members >= %(members{index})s AND revenue >= %(alt{index})s))"
-                basis_whens.append(f"WHEN computed = '{band.tier}' AND revenue < %(min{index})s THEN 'members'")
+                members = self._param(f"members{index}", band.min_members)
+                alternative = self._param(f"alt{index}", float(band.alt_min_revenue))
+                condition = f"({condition} OR (members >= {members} AND revenue >= {alternative}))"
             if band.strategic_only:
                 condition = f"is_strategic AND {condition}"
-                basis_whens.append(f"WHEN computed = '{band.tier}' THEN 'strategic'")
-            tier_whens.append(f"WHEN {condition} THEN '{band.tier}'")
-        lowest = self.rules.bands[-1].tier
-        self._run(cursor, f"UPDATE {WORK} SET computed = CASE {' '.join(tier_whens)} ELSE '{lowest}' END", params)
-        basis = f"CASE {' '.join(basis_whens)} ELSE 'revenue' END" if basis_whens else "'revenue'"
-        self._run(cursor, f"UPDATE {WORK} SET rank_computed = {_rank_sql('computed')}, basis = {basis}", params)
+            whens.append(f"WHEN {condition} THEN '{band.tier}'")
+        return f"SELECT ranked.*, CASE {' '.join(whens)} ELSE '{self.rules.bands[-1].tier}' END AS computed FROM ranked"
 
-    def _compute_value(self, cursor) -> None:
-        """Factor points (weight x score / total weight x 100), the score, and the lifetime value."""
+    def _scored(self) -> str:
+        """On which basis the tier was reached, and the factor points (weight x score / total weight x 100)."""
+        basis_whens = []
+        for index, band in enumerate(self.rules.bands):
+            if band.min_members is not None and band.alt_min_revenue is not None:
+                basis_whens.append(f"WHEN computed = '{band.tier}' AND revenue < %(min{index})s THEN 'members'")
+            if band.strategic_only:
+                basis_whens.append(f"WHEN computed = '{band.tier}' THEN 'strategic'")
+        basis = f"CASE {' '.join(basis_whens)} ELSE 'revenue' END" if basis_whens else "'revenue'"
         total = self.rules.total_weight
         scores = {
             "revenue": "revenue_rank",
             "members": "members_rank",
             "breadth": f"categories * 1.0 / {len(SpendCategory.values)}",
-            # ratio of this window to the previous one: 0.5 or less -> 0, 1.0 -> 0.5, 1.5 or more -> 1;
-            # nothing billed before: 1 when billed now (new business), neutral 0.5 when nothing at all
-            "growth": _clamp01(
-                "CASE WHEN previous_revenue > 0 THEN revenue * 1.0 / previous_revenue - 0.5 "
-                "WHEN revenue > 0 THEN 1 ELSE 0.5 END"
-            ),
+            "growth": _clamp01("growth_raw"),
             "industry": "COALESCE(importance, 50) / 100.0",
-            "tenure": _clamp01("tenure_years / 10.0"),
+            "tenure": _clamp01("tenure_raw"),
             "payment": f"{NEUTRAL_PAYMENT}",
         }
-        params = {f"k_{code}": (100.0 * self.rules.weights.get(code, 0) / total) if total else 0.0 for code in scores}
-        assignments = ", ".join(f"p_{code} = %(k_{code})s * ({expression})" for code, expression in scores.items())
-        self._run(cursor, f"UPDATE {WORK} SET {assignments}", params)
+        points = ", ".join(
+            f"CAST({self._param(f'k_{code}', (100.0 * self.rules.weights.get(code, 0) / total) if total else 0.0)}"
+            f" * ({expression}) AS DOUBLE PRECISION) AS p_{code}"
+            for code, expression in scores.items()
+        )
+        return f"""SELECT tiered.*, {_rank_sql("computed")} AS rank_computed, {basis} AS basis, {points}
+            FROM tiered"""
 
+    def _valued(self) -> str:
+        """The value score, its factors and the lifetime value; then where a publication would move the published
+        tier (rank_target), the count below the band and the source of the move."""
         points_total = " + ".join(f"p_{code}" for code in FACTOR_CODES)
         pairs = ", ".join(f"'{code}', ROUND(CAST(p_{code} AS NUMERIC), 1)" for code in FACTOR_CODES)
-        ltv_whens, ltv_params = [], {}
-        for index, band in enumerate(self.rules.bands):
-            ltv_params[f"ltv{index}"] = float(ltv_multiplier(retention=band.annual_retention, policy=self.rules.policy))
-            ltv_whens.append(f"WHEN '{band.tier}' THEN %(ltv{index})s")
-        score = f"CAST(ROUND(CAST({points_total} AS NUMERIC)) AS INTEGER)" if total else "NULL"
-        self._run(
-            cursor,
-            f"""UPDATE {WORK} SET value_score = {score},
-                                  factors = {self.sql.json_object}({pairs}),
-                                  ltv = ROUND(CAST(revenue * (CASE computed {" ".join(ltv_whens)} ELSE 0 END)
-                                              AS NUMERIC), 2)""",
-            ltv_params,
+        ltv_whens = " ".join(
+            f"WHEN '{band.tier}' THEN "
+            + self._param(
+                f"ltv{index}", float(ltv_multiplier(retention=band.annual_retention, policy=self.rules.policy))
+            )
+            for index, band in enumerate(self.rules.bands)
         )
+        score = f"CAST(ROUND(CAST({points_total} AS NUMERIC)) AS INTEGER)" if self.rules.total_weight else "NULL"
+        moves = "CAST(NULL AS INTEGER) AS rank_target, below_count AS new_below, CAST(NULL AS VARCHAR(20)) AS source"
+        if self.moves_made:
+            moves = self._moves()
+        return f"""SELECT scored.*, {score} AS value_score, {self.sql.json_object}({pairs}) AS factors,
+                   ROUND(CAST(revenue * (CASE computed {ltv_whens} ELSE 0 END) AS NUMERIC), 2) AS ltv, {moves}
+            FROM scored"""
 
-    def _decide_moves(self, cursor) -> None:
-        """Where each published tier goes at this publication, and why (in the site's language)."""
+    def _moves(self) -> str:
+        """Where each published tier goes at this publication (customers not evaluated stay where they are)."""
         # Publishing a period again must not count the same period twice towards a downgrade.
         republished = (
             TierEvaluation.objects.filter(kind=Kind.PUBLICATION, period=self.period, finished_at__isnull=False)
             .exclude(pk=self.evaluation.pk)
             .exists()
         )
-        policy_ = self.rules.policy
-        self._run(
-            cursor,
-            f"""UPDATE {WORK} SET
-                rank_target = CASE
+        step = self._param("step", 0 if republished else 1)
+        after = self._param("after", self.rules.policy.downgrade_after)
+        self._param("override", TierChange.Source.OVERRIDE)
+        self._param("expired", TierChange.Source.OVERRIDE_EXPIRED)
+        return f"""CASE
+                    WHEN evaluated = 0 THEN rank_now
                     WHEN override_state = 'active' THEN {_rank_sql("override_tier")}
                     WHEN override_state = 'expired' THEN rank_computed
                     WHEN rank_computed <= rank_now THEN rank_computed
-                    WHEN below_count + %(step)s >= %(after)s THEN rank_computed
-                    ELSE rank_now END,
-                new_below = CASE
+                    WHEN below_count + {step} >= {after} THEN rank_computed
+                    ELSE rank_now END AS rank_target,
+                CASE
                     WHEN override_state IS NOT NULL OR rank_computed <= rank_now
-                         OR below_count + %(step)s >= %(after)s THEN 0
-                    ELSE below_count + %(step)s END,
-                source = CASE override_state WHEN 'active' THEN %(override)s
-                                             WHEN 'expired' THEN %(expired)s ELSE %(evaluation)s END""",
-            {"step": 0 if republished else 1, "after": policy_.downgrade_after,
-             "override": TierChange.Source.OVERRIDE, "expired": TierChange.Source.OVERRIDE_EXPIRED,
-             "evaluation": TierChange.Source.EVALUATION},
-        )  # fmt: skip
+                         OR below_count + {step} >= {after} THEN 0
+                    ELSE below_count + {step} END AS new_below,
+                CASE override_state WHEN 'active' THEN %(override)s
+                                    WHEN 'expired' THEN %(expired)s
+                                    ELSE {self._param("evaluation", TierChange.Source.EVALUATION)} END AS source"""
+
+    def _reason(self) -> str:
+        """Why the published tier moves, in the site's language."""
+        policy_ = self.rules.policy
         with translation.override(settings.LANGUAGE_CODE):
             texts = _reason_templates(months=policy_.months_window, after=policy_.downgrade_after)
+        self.params.update(texts)
         reason = (
             "CASE WHEN source = %(override)s THEN %(r_override)s "
             "WHEN source = %(expired)s THEN %(r_expired)s "
@@ -475,25 +530,15 @@ class _Run:
             ("{date}", "COALESCE(CAST(override_until AS VARCHAR(10)), '')"),
         ):
             reason = f"REPLACE({reason}, '{placeholder}', {value})"
-        self._run(
-            cursor,
-            f"""UPDATE {WORK} SET target = {_tier_sql("rank_target")}, reason = SUBSTR({reason}, 1, 300)
-            WHERE rank_target <> rank_now""",
-            {"override": TierChange.Source.OVERRIDE, "expired": TierChange.Source.OVERRIDE_EXPIRED, **texts},
-        )
+        return reason
 
     def _record_counts(self, cursor) -> None:
-        if self.moves_made:
-            cursor.execute(
-                f"""SELECT COUNT(*), COALESCE(SUM(CASE WHEN rank_target < rank_now THEN 1 ELSE 0 END), 0),
-                           COALESCE(SUM(CASE WHEN rank_target > rank_now THEN 1 ELSE 0 END), 0) FROM {WORK}"""
-            )
-            customers, upgrades, downgrades = cursor.fetchone()
-        else:
-            cursor.execute(f"SELECT COUNT(*) FROM {WORK}")
-            customers, upgrades, downgrades = cursor.fetchone()[0], 0, 0
-        self.evaluation.customers = customers
-        self.evaluation.upgrades, self.evaluation.downgrades = upgrades, downgrades
+        cursor.execute(
+            f"""SELECT COALESCE(SUM(evaluated), 0),
+                       COALESCE(SUM(CASE WHEN rank_target < rank_now THEN 1 ELSE 0 END), 0),
+                       COALESCE(SUM(CASE WHEN rank_target > rank_now THEN 1 ELSE 0 END), 0) FROM {WORK}"""
+        )
+        self.evaluation.customers, self.evaluation.upgrades, self.evaluation.downgrades = cursor.fetchone()
 
     def _keep_moves(self, cursor) -> None:
         cursor.execute(
@@ -521,8 +566,10 @@ class _Run:
              "evaluation": self.evaluation.pk},
         )  # fmt: skip
 
-    def _write_customers(self, cursor) -> None:
-        """One UPDATE of the customers whose values differ (a second run of the same period writes nothing)."""
+    def _write_customers(self, cursor) -> int:
+        """One UPDATE of the customers whose values differ, the service tier included (the better of the
+        customer's own tier and its parent's one rank lower, as refresh_service_tiers computes it, from the
+        tiers this run publishes); a second run over the same data writes no row. Returns the rows written."""
         customer = Customer._meta.db_table
         columns = {
             "avg_monthly_revenue": "w.revenue",
@@ -530,12 +577,13 @@ class _Run:
             "value_score": "w.value_score",
             "value_factors": "w.factors",
             "lifetime_value": "w.ltv",
+            "service_tier": "w.service",
         }
         if self.kind == Kind.PUBLICATION:
             moved = "w.rank_target <> w.rank_now"
             columns.update({
                 "tier_below_count": "w.new_below",
-                "tier": f"CASE WHEN {moved} THEN w.target ELSE {customer}.tier END",
+                "tier": "w.tier_new",
                 "tier_changed_at": f"CASE WHEN {moved} THEN %(now)s ELSE {customer}.tier_changed_at END",
                 "tier_reason": f"CASE WHEN {moved} THEN w.reason ELSE {customer}.tier_reason END",
                 "updated_at": f"CASE WHEN {moved} THEN %(now)s ELSE {customer}.updated_at END",
@@ -545,13 +593,20 @@ class _Run:
             for column, expression in columns.items()
             if column not in ("tier_changed_at", "tier_reason", "updated_at")
         )
+        # The parent's tier after this run: its work row when it is live, else (merged) the tier it keeps.
+        own, parent = _rank_sql("w.tier_new"), _rank_sql("COALESCE(p.tier_new, w.parent_tier)")
+        inherited = f"(CASE WHEN {parent} >= {LOWEST_RANK} THEN {parent} ELSE {parent} + 1 END)"
         self._run(
             cursor,
             f"""UPDATE {customer} SET {", ".join(f"{column} = {value}" for column, value in columns.items())}
-            FROM {WORK} w
+            FROM (
+                SELECT w.*, CASE WHEN {own} <= {inherited} THEN w.tier_new ELSE {_tier_sql(inherited)} END AS service
+                FROM {WORK} w LEFT JOIN {WORK} p ON p.customer_id = w.parent_id
+            ) w
             WHERE {customer}.id = w.customer_id AND ({differs})""",
             {"now": connection.ops.adapt_datetimefield_value(self.now)},
         )
+        return max(cursor.rowcount, 0)
 
     def _close_expired_overrides(self, cursor) -> None:
         """An expired override has handed back to the rules: close it so the next override can be opened."""
@@ -559,7 +614,7 @@ class _Run:
             cursor,
             f"""UPDATE {TierOverride._meta.db_table} SET revoked_at = %(now)s
             WHERE revoked_at IS NULL AND expires_on <= %(today)s
-              AND customer_id IN (SELECT customer_id FROM {WORK})""",
+              AND customer_id IN (SELECT customer_id FROM {WORK} WHERE evaluated = 1)""",
             {"now": connection.ops.adapt_datetimefield_value(self.now), "today": self._date(self.today)},
         )
 

@@ -139,6 +139,8 @@ def test_admin_publication_moves_tiers_and_the_run_lists_the_changes(client, adm
     assert mine.tier == "A1" and mine.tier_reason
     detail = client.get(response.url)
     assert [c.customer_id for c in detail.context["changes"].object_list if c.customer_id == mine.pk] == [mine.pk]
+    # the run says how many customer rows it changed: both customers' tiers and values
+    assert run.customers_written == 2 and "<dt>Customers updated</dt><dd>2</dd>" in page_text(detail)
 
 
 def test_a_big_database_hands_the_run_to_the_worker_after_commit(

@@ -356,6 +356,89 @@ def test_running_the_same_period_twice_changes_nothing_the_second_time(kind):
     assert reload(down).tier == "B1" and reload(down).tier_below_count == (1 if kind == Kind.PUBLICATION else 0)
 
 
+def _row_versions() -> dict[int, int]:
+    """PostgreSQL's row version of every customer (xmin changes whenever a row is written, even unchanged)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, xmin::text::bigint FROM customers_customer")
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.parametrize("kind", [Kind.EVALUATION, Kind.PUBLICATION])
+def test_a_second_run_over_unchanged_data_writes_no_customer(kind):
+    parent = CustomerFactory(tier="C")
+    child = CustomerFactory(tier="", parent=parent)
+    CustomerFactory(tier="", parent=parent, status=Customer.Status.PROSPECT)
+    bill(parent, 120000)
+    bill(child, 5000)
+    first = engine.evaluate_tiers(period=PERIOD, kind=kind)
+    before = _snapshot()
+
+    again = engine.evaluate_tiers(period=PERIOD, kind=kind)
+
+    # the first run wrote all three (the prospect only its service tier), the second none
+    assert (first.customers_written, again.customers_written) == (3, 0)
+    assert again.customers == 2 and _snapshot() == before
+
+
+@pytest.mark.postgres
+def test_a_second_run_leaves_every_customer_row_untouched_on_postgresql():
+    customers = _customers_with_facts(30)
+    publish()
+    versions = _row_versions()
+
+    again = publish()
+
+    assert again.customers_written == 0 and again.customers == 30
+    assert _row_versions() == versions and len(versions) == len(customers)
+
+
+def test_a_changed_input_rewrites_exactly_that_customer():
+    low, middle, high = (CustomerFactory(tier="C") for _i in range(3))
+    bill(low, 1000)
+    bill(middle, 5000)
+    bill(high, 9000)
+    engine.evaluate_tiers(period=PERIOD, kind=Kind.EVALUATION)
+    values = ("avg_monthly_revenue", "lifetime_value", "value_score", "value_factors", "service_tier", "updated_at")
+    before = {pk: rest for pk, *rest in Customer.objects.values_list("pk", *values)}
+    # 6,000 a month instead of 5,000 in the latest month: still the middle one, so no other score moves
+    SpendRecord.objects.filter(customer=middle, month=PERIOD).update(amount=Decimal(11000))
+    versions = _row_versions() if connection.vendor == "postgresql" else None
+
+    run = engine.evaluate_tiers(period=PERIOD, kind=Kind.EVALUATION)
+
+    assert run.customers_written == 1
+    after = {pk: rest for pk, *rest in Customer.objects.values_list("pk", *values)}
+    assert after[middle.pk][0] == Decimal("6000.00") and after[middle.pk][1] != before[middle.pk][1]
+    assert {pk: v for pk, v in after.items() if pk != middle.pk} == {
+        pk: v for pk, v in before.items() if pk != middle.pk
+    }
+    if versions is not None:
+        assert {pk for pk, xmin in _row_versions().items() if versions[pk] != xmin} == {middle.pk}
+
+
+def test_service_tiers_written_by_a_publication_are_those_refresh_service_tiers_computes():
+    """The publication works the service tier out in its one UPDATE; the stand-alone refresh (used after an
+    override or an edit) must find nothing to change, whatever the hierarchy."""
+    survivor = CustomerFactory(tier="B1")
+    merged_parent = CustomerFactory(tier="A1", status=Customer.Status.MERGED, merged_into=survivor)
+    orphan = CustomerFactory(tier="", parent=merged_parent)  # its parent was merged away and keeps its tier
+    top = CustomerFactory(tier="D")
+    middle = CustomerFactory(tier="C", parent=top)
+    CustomerFactory(tier="", parent=middle, status=Customer.Status.PROSPECT)
+    CustomerFactory(tier="B2", parent=middle, status=Customer.Status.CHURNED)
+    bill(top, 150000)  # moves up to A1 at this publication
+    bill(middle, 3000)
+    bill(orphan, 3000)
+    publish()
+    written = _snapshot()
+
+    engine.refresh_service_tiers()
+
+    assert _snapshot() == written
+    assert reload(orphan).service_tier == "A2" and reload(middle).service_tier == "A2"
+    assert reload(top).tier == "A1"
+
+
 def _customers_with_facts(count: int):
     customers = Customer.objects.bulk_create(
         Customer(name=f"测试客户{n:04d}有限公司", status=Customer.Status.ACTIVE, tier="C", industry_id="C",

@@ -238,6 +238,8 @@ def test_evaluations_are_listed_for_admins_supervisors_and_analysts_only(moved, 
 
     for user in (supervisor, analyst):
         assert [row["id"] for row in client_for(user).get(EVALUATIONS).json()["results"]] == [evaluation.pk]
+    row = client_for(supervisor).get(f"{EVALUATIONS}{evaluation.pk}/").json()
+    assert row["customers_written"] == evaluation.customers_written > 0
     for user in (am, outsider):
         assert client_for(user).get(EVALUATIONS).json()["results"] == []
         assert client_for(user).get(f"{EVALUATIONS}{evaluation.pk}/").status_code == 404
