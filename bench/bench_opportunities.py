@@ -44,6 +44,7 @@ from bench_customers import (  # noqa: E402
     server_env,
     start_redis,
     start_server,
+    stop,
 )
 
 P95_BUDGET_S = 2.0
@@ -79,16 +80,6 @@ def start_worker(env: dict[str, str], log: str, concurrency: int) -> subprocess.
     if worker.poll() is not None:
         raise RuntimeError(f"celery worker exited: {Path(log).read_text()[-3000:]}")
     return worker
-
-
-def stop(process: subprocess.Popen | None) -> None:
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 # --- load ---------------------------------------------------------------------------------------------------

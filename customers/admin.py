@@ -171,7 +171,7 @@ class GroupMemberAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):
 
 
 @admin.register(models.MemberCount)
-class MemberCountAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):
+class MemberCountAdmin(ScopedAdminMixin, kam_admin.ReadOnlyAdminMixin, kam_admin.ModelAdmin):
     """Read-only: derived from the members by services.member_months_recompute and member_months_record."""
 
     list_display = ("customer", "month", "active", "joined", "left")
@@ -179,15 +179,6 @@ class MemberCountAdmin(ScopedAdminMixin, kam_admin.ModelAdmin):
     search_fields = ("customer__name", "customer__code")
     date_hierarchy = "month"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.Visit)
@@ -366,19 +357,8 @@ class ValueFactorAdmin(kam_admin.RefuseControlCharactersAdmin, SimpleHistoryAdmi
         return False  # set the weight to 0 to leave a factor out
 
 
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(models.TierEvaluation)
-class TierEvaluationAdmin(ReadOnlyAdminMixin, kam_admin.ModelAdmin):
+class TierEvaluationAdmin(kam_admin.ReadOnlyAdminMixin, kam_admin.ModelAdmin):
     list_display = ("period", "kind", "rule_version", "started_at", "finished_at", "started_by", "customers",
                     "upgrades", "downgrades", "statements")  # fmt: skip
     list_filter = ("kind",)
@@ -387,7 +367,7 @@ class TierEvaluationAdmin(ReadOnlyAdminMixin, kam_admin.ModelAdmin):
 
 
 @admin.register(models.TierChange)
-class TierChangeAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, kam_admin.ModelAdmin):
+class TierChangeAdmin(ScopedAdminMixin, kam_admin.ReadOnlyAdminMixin, kam_admin.ModelAdmin):
     list_display = ("changed_at", "customer", "from_tier", "to_tier", "is_upgrade", "source", "rule_version")
     list_filter = ("source", "is_upgrade", "to_tier")
     list_select_related = ("customer",)
@@ -396,7 +376,7 @@ class TierChangeAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, kam_admin.ModelAdmin
 
 
 @admin.register(models.TierOverride)
-class TierOverrideAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, kam_admin.ModelAdmin):
+class TierOverrideAdmin(ScopedAdminMixin, kam_admin.ReadOnlyAdminMixin, kam_admin.ModelAdmin):
     """Overrides are made and revoked on the customer's page (tier_services.tier_override_create moves the tier)."""
 
     list_display = ("customer", "tier", "starts_on", "expires_on", "revoked_at", "requested_by", "approved_by")

@@ -35,3 +35,16 @@ class ModelAdmin(RefuseControlCharactersAdmin, admin.ModelAdmin):
 
 class TabularInline(RefuseControlCharactersAdmin, admin.TabularInline):
     pass
+
+
+class ReadOnlyAdminMixin:
+    """Rows written by services only (logs, computed facts): the admin reads them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -117,19 +117,10 @@ class OpportunityAdmin(kam_admin.ModelAdmin):
 
 
 @admin.register(models.Transfer)
-class TransferAdmin(kam_admin.ModelAdmin):
+class TransferAdmin(kam_admin.ReadOnlyAdminMixin, kam_admin.ModelAdmin):
     list_display = ("at", "opportunity", "action", "from_user", "to_user", "to_channel", "by", "rule_name")
     list_select_related = ("opportunity", "from_user", "to_user", "to_channel", "by")
     list_filter = ("action", "to_channel")
     search_fields = ("opportunity__code", "opportunity__title", "reason", "rule_name")
     date_hierarchy = "at"
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
