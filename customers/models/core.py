@@ -166,7 +166,8 @@ def _portfolio_ids(user) -> list[int]:
     for _level in range(MAX_HIERARCHY_DEPTH - 1):
         if not frontier:
             break
-        frontier = set(Customer.objects.filter(parent__in=frontier).order_by().values_list("pk", flat=True)) - ids
+        children = Customer.objects.filter(parent_id__any_of=frontier).order_by().values_list("pk", flat=True)
+        frontier = set(children) - ids
         ids |= frontier
     return sorted(ids)
 
