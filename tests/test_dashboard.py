@@ -19,7 +19,7 @@ from tests.customers.factories import CustomerFactory
 pytestmark = pytest.mark.django_db
 
 NOW = datetime.datetime(2026, 11, 20, 10, 0, tzinfo=datetime.UTC)
-HOME_QUERY_BUDGET = 14  # 13 + the unread-notifications badge of the navigation
+HOME_QUERY_BUDGET = 15  # 13 + the unread-notifications badge + the supervisor's unassigned pool (listed)
 
 
 def as_user(client, user):

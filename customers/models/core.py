@@ -1,6 +1,8 @@
 """The key-account database: customers, hierarchy, relations, contacts, spend, members, visits,
 naming aliases and the account-manager assignment history."""
 
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -109,7 +111,7 @@ class CustomerQuerySet(ScopedQuerySet):
         """
         if user.sees_all_customers:
             return self
-        return self.filter(pk__any_of=portfolio_ids(user))
+        return self.filter(portfolio(user).customer_condition())
 
     def editable_by(self, user):
         """Customers the user may change: what they see, minus read-only roles."""
@@ -127,49 +129,93 @@ def may_edit_customers(user) -> bool:
 
 def visible_ids_among(user, ids) -> set[int]:
     """Which of these ids (of customers already loaded) the user may open: visible_to's rule answered
-    from the per-request portfolio, without a query (for links and buttons on a page)."""
+    from the per-request portfolio (for links and buttons on a page); a supervisor's ids outside it cost one
+    query for the unassigned pool."""
     ids = {pk for pk in ids if pk is not None}
     if not ids or not getattr(user, "is_authenticated", False) or not user.is_active:
         return set()
     if user.sees_all_customers:
         return ids
-    return ids & set(portfolio_ids(user))
+    served = portfolio(user)
+    found = ids & served.ids
+    rest = ids - found
+    if rest and served.pool_industries:
+        found |= set(Customer.objects.filter(served.pool_condition(), pk__in=rest).values_list("pk", flat=True))
+    return found
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """The customers a user serves: `ids` (the customers they or their team manage, with the subsidiaries of
+    everything they serve), and for a supervisor the unassigned pool — live or not, every customer nobody serves
+    in `pool_industries` — kept as a condition, not a list: it grows with the province, and a page of it is read
+    from the index without collecting it first."""
+
+    ids: frozenset = frozenset()
+    pool_industries: tuple = ()
+
+    def pool_condition(self, prefix: str = "") -> Q:
+        return Q(**{f"{prefix}account_manager__isnull": True, f"{prefix}industry_id__any_of": self.pool_industries})
+
+    def customer_condition(self) -> Q:
+        condition = Q(pk__any_of=self.ids)
+        return condition | self.pool_condition() if self.pool_industries else condition
+
+
+def portfolio(user) -> Portfolio:
+    """The user's portfolio, once per request. A bounded walk down the hierarchy (one indexed query per level,
+    at most MAX_HIERARCHY_DEPTH) from the served customers and, for a supervisor, from the unassigned pool
+    (its children found through a join, the pool itself never listed)."""
+    return request_cache.memo(("portfolio", user.pk), lambda: _portfolio(user))
 
 
 def portfolio_ids(user) -> list[int]:
-    """Ids of the customers a user serves, with their subsidiaries.
+    """Every id of the portfolio, the unassigned pool included (for the rows that belong to customers, filtered
+    by their foreign key's index)."""
 
-    A bounded walk down the hierarchy (one indexed query per level, at most MAX_HIERARCHY_DEPTH),
-    so the final filter is an id list the planner can serve from the primary key; an OR over
-    parent joins would scan the whole table.
-    """
-    return request_cache.memo(("portfolio_ids", user.pk), lambda: _portfolio_ids(user))
+    def collect():
+        served = portfolio(user)
+        ids = set(served.ids)
+        if served.pool_industries:
+            ids.update(Customer.objects.filter(served.pool_condition()).order_by().values_list("pk", flat=True))
+        return sorted(ids)
+
+    return request_cache.memo(("portfolio_ids", user.pk), collect)
 
 
-def _portfolio_ids(user) -> list[int]:
+def _portfolio(user) -> Portfolio:
+    pool: tuple = ()
     if user.role == Role.SUPERVISOR:
         # The team's customers and the supervisor's own, plus customers nobody serves in the industries the
         # supervisor's teams cover, so that coverage gaps can be assigned (seed 002: customers belong to the
-        # company). One UNION of two index reads (by account manager; the partial index of unassigned customers
-        # by industry): an OR across the users join would read every customer.
+        # company).
         managers = User.objects.filter(Q(team__supervisor=user) | Q(pk=user.pk)).values("pk")
-        industries = user.supervised_teams.exclude(industry=None).values("industry")
-        served = Customer.objects.filter(account_manager__in=managers).order_by().values_list("pk", flat=True)
-        unserved = Customer.objects.filter(account_manager__isnull=True, industry__in=industries)
-        ids = set(served.union(unserved.order_by().values_list("pk", flat=True), all=True))
+        pool = tuple(sorted(set(user.supervised_teams.exclude(industry=None).values_list("industry", flat=True))))
+        ids = set(Customer.objects.filter(account_manager__in=managers).order_by().values_list("pk", flat=True))
     elif user.role in roles.ACCOUNT_MANAGERS:
         ids = set(Customer.objects.filter(account_manager=user).order_by().values_list("pk", flat=True))
     else:
-        return []
-    # Subsidiaries level by level through the parent index (a recursive query would sort the table per level).
-    frontier = ids
-    for _level in range(MAX_HIERARCHY_DEPTH - 1):
-        if not frontier:
+        return Portfolio()
+    # Subsidiaries level by level through the parent index (a recursive query would sort the table per level):
+    # the first level below the served customers and below the pool, then their children, down to the maximum depth.
+    level = set(_children(ids))
+    if pool:
+        pool_children = Customer.objects.filter(Portfolio(pool_industries=pool).pool_condition("parent__"))
+        level |= set(pool_children.order_by().values_list("pk", flat=True))
+    for depth in range(1, MAX_HIERARCHY_DEPTH):
+        level -= ids
+        if not level:
             break
-        children = Customer.objects.filter(parent_id__any_of=frontier).order_by().values_list("pk", flat=True)
-        frontier = set(children) - ids
-        ids |= frontier
-    return sorted(ids)
+        ids |= level
+        if depth < MAX_HIERARCHY_DEPTH - 1:
+            level = set(_children(level))
+    return Portfolio(ids=frozenset(ids), pool_industries=pool)
+
+
+def _children(parent_ids) -> list[int]:
+    if not parent_ids:
+        return []
+    return list(Customer.objects.filter(parent_id__any_of=parent_ids).order_by().values_list("pk", flat=True))
 
 
 class CustomerOwnedQuerySet(ScopedQuerySet):
