@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.filters import SORT_KEYS, sort_order
-from customers.models import Customer
-from tests.customers.factories import CustomerFactory
+from customers.models import Contact, Customer, visible_ids_among
+from tests.customers.factories import ContactFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/customers/"
@@ -97,10 +97,16 @@ def test_supervisor_sees_team_own_and_unassigned_in_the_teams_industry(client, s
     other_gap = CustomerFactory(account_manager=None, industry_id=Industry.objects.exclude(pk=industry.pk).first().pk)
     foreign = CustomerFactory(account_manager=outsider)
 
+    gap_child = CustomerFactory(account_manager=outsider, parent=gap)  # a subsidiary of the unassigned pool
+    everyone = {mine.pk, child.pk, own.pk, gap.pk, gap_child.pk, other_gap.pk, foreign.pk}
+
     visible = set(Customer.objects.visible_to(supervisor).values_list("pk", flat=True))
 
-    assert {mine.pk, child.pk, own.pk, gap.pk} <= visible
-    assert not {other_gap.pk, foreign.pk} & visible
+    assert {mine.pk, child.pk, own.pk, gap.pk, gap_child.pk} == visible & everyone
+    # the same rule for links (the per-request portfolio) and for rows that belong to customers
+    assert visible_ids_among(supervisor, everyone) == visible & everyone
+    contacts = {ContactFactory(customer_id=pk).customer_id for pk in everyone}
+    assert set(Contact.objects.visible_to(supervisor).values_list("customer_id", flat=True)) == contacts & visible
 
 
 def test_list_count_is_not_sorted_and_tier_filter_adds_no_distinct(client, steward, ranked):
