@@ -41,7 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "kam.apps.StaticFilesConfig",
     "django.contrib.humanize",
     "django.contrib.postgres",
     "rest_framework",

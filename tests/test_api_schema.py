@@ -148,3 +148,13 @@ def test_optional_choice_email_and_url_outputs_allow_the_blank_the_api_returns(s
     for name in ("email", "website"):
         assert {"type": "string", "maxLength": 0} in customer[name]["oneOf"], name
     assert "oneOf" not in customer["name"] and "minLength" not in customer["name"]
+
+
+def test_collected_static_files_ship_no_unused_bundle_that_points_elsewhere(tmp_path, settings):
+    """The API docs are Swagger UI from this server; ReDoc's bundle (which names files on other servers) is not
+    collected at all."""
+    settings.STATIC_ROOT = tmp_path
+    call_command("collectstatic", "--noinput", verbosity=0)
+
+    assert (tmp_path / "drf_spectacular_sidecar" / "swagger-ui-dist").is_dir()
+    assert not (tmp_path / "drf_spectacular_sidecar" / "redoc").exists()
