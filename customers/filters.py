@@ -17,6 +17,7 @@ from customers.selectors import (
     region_with_descendants,
 )
 from kam.api.filters import IdFilter
+from kam.db import key_then_id
 from kam.validators import parse_id
 
 # Sort key -> expression; each is served by a (key, id) index of Customer in both directions.
@@ -35,15 +36,11 @@ FINANCE_SORTS = {"value_score": "value_score", "revenue": "avg_monthly_revenue"}
 
 
 def sort_order(key: str) -> tuple:
-    """ORDER BY of a sort key ("name", "-revenue"...): the key, then the id in the same direction, so that the
-    index (key, id) is read as it lies and pages are stable when keys tie. Unknown keys: newest first."""
-    descending = key.startswith("-")
+    """ORDER BY of a sort key ("name", "-revenue"...): kam.db.key_then_id. Unknown keys: newest first."""
     expression = SORT_KEYS.get(key.lstrip("-"))
     if expression is None:
         return ("-id",)
-    if descending:
-        return (expression.desc(), F("id").desc())
-    return (expression.asc(), F("id").asc())
+    return key_then_id(expression, descending=key.startswith("-"))
 
 
 class CustomerOrdering(django_filters.OrderingFilter):

@@ -29,7 +29,7 @@ def trigram(expression, *, name: str) -> TrigramIndex:
 
 class Bigrams(models.Func):
     """The character bigrams of a text, as text[] (SQL function kam_bigrams, created on PostgreSQL by
-    customers migration 0010): 中国银行 -> {中国,国银,银行}. Trigrams serve words of 3+ characters; most
+    customers migration 0012): 中国银行 -> {中国,国银,银行}. Trigrams serve words of 3+ characters; most
     Chinese search words have 2, and a GIN index over the bigrams finds them anywhere in a name."""
 
     function = "kam_bigrams"
@@ -95,6 +95,14 @@ class BigramContains(Lookup):
         return f"{lhs} @> ARRAY[UPPER({rhs})]", (*lhs_params, *rhs_params)
 
 
+def key_then_id(expression, *, descending: bool) -> tuple:
+    """ORDER BY a sort key, then the id in the same direction: an index on (key, id) is read as it lies,
+    forwards or backwards, and pages stay stable when keys tie (list pages and the API's keyset alike)."""
+    if descending:
+        return (expression.desc(), models.F("id").desc())
+    return (expression.asc(), models.F("id").asc())
+
+
 def numbered_code(prefix: str):
     """The expression for a record's number: `prefix` + its id padded to 8 digits (KA00000042, OP00000042).
     Written with an UPDATE right after the insert, so the number always matches the id."""
@@ -156,9 +164,6 @@ class AnyOf(models.Lookup):
 
     lookup_name = "any_of"
     prepare_rhs = False
-
-    def get_db_prep_lookup(self, value, connection):
-        return "%s", [list(value)]
 
     def as_postgresql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)

@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.utils.urls import replace_query_param
 
+from kam.db import key_then_id
 from kam.pagination import Tiered
 from kam.validators import parse_id
 
@@ -138,6 +139,8 @@ class SortedKeysetPagination(KeysetPagination):
     (key, id) in one direction, and the cursor holds the last row's (key, id), so every page, however deep, is
     an index range read. Sorted lists page forwards (`next`); `previous` is given for the default order only."""
 
+    ordering_param = "ordering"
+
     def paginate_queryset(self, queryset, request, view=None):
         sorts = getattr(view, "keyset_sorts", {})
         key = request.query_params.get(self.ordering_param, "")
@@ -157,13 +160,10 @@ class SortedKeysetPagination(KeysetPagination):
             queryset = queryset.filter(
                 RowCompare([expression, F("id")], "<" if descending else ">", [value, Value(position[1])])
             )
-        order = (expression.desc(), F("id").desc()) if descending else (expression.asc(), F("id").asc())
-        rows = list(queryset.order_by(*order)[: self.page_size + 1])
+        rows = list(queryset.order_by(*key_then_id(expression, descending=descending))[: self.page_size + 1])
         self.has_next = len(rows) > self.page_size
         self.page = rows[: self.page_size]
         return self.page
-
-    ordering_param = "ordering"
 
     def _sorted_position(self, request, field):
         encoded = request.query_params.get(self.cursor_query_param)
