@@ -146,6 +146,44 @@ class Partner(models.Model):
         return self.name
 
 
+class Workstation(BilingualName):
+    """A provisioning workstation (工位: resource check, survey, design, construction, data build, test,
+    acceptance, platform review). Work-order steps wait in its queue; its manager answers for its time limits
+    (seed 000 I.3: workstation hand-offs with clear responsibility)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    manager = models.ForeignKey(
+        "channels.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="managed_workstations",
+        verbose_name=_("workstation manager"),
+    )  # fmt: skip
+    is_it_support = models.BooleanField(
+        _("IT support"), default=False, help_text=_("Answers for interface failures of the provisioning system.")
+    )
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+        verbose_name = _("workstation")
+        verbose_name_plural = _("workstations")
+
+
+class CalendarDay(models.Model):
+    """An exception to the working week (Monday–Friday): a public holiday on a weekday, or a weekend day that
+    is worked (调休). Provisioning lead times and SLA clocks count working days through `channels.calendar`."""
+
+    date = models.DateField(_("date"), unique=True)
+    is_working_day = models.BooleanField(_("working day"), default=False)
+    name = models.CharField(_("name"), max_length=50, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("working calendar")
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.name}".strip()
+
+
 class User(AbstractUser):
     """A member of staff of some channel. The role decides what they may see and do."""
 
@@ -159,6 +197,10 @@ class User(AbstractUser):
     partner = models.ForeignKey(
         Partner, on_delete=models.PROTECT, null=True, blank=True, related_name="staff", verbose_name=_("partner")
     )
+    workstation = models.ForeignKey(
+        Workstation, on_delete=models.SET_NULL, null=True, blank=True, related_name="staff",
+        verbose_name=_("workstation"),
+    )  # fmt: skip
     display_name = models.CharField(_("display name"), max_length=50, blank=True)
     mobile = models.CharField(_("mobile"), max_length=20, blank=True)
     capacity = models.PositiveIntegerField(

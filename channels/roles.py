@@ -18,6 +18,8 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
     INTEGRATION = "integration", _("System integration (billing feed)")
     PARTNER = "partner", _("Partner agent staff")
+    WORKSTATION_EXECUTOR = "workstation_executor", _("Workstation executor")
+    WORKSTATION_MANAGER = "workstation_manager", _("Workstation manager")
 
 
 # Own customers directly (the customer's `account_manager`).
@@ -50,3 +52,6 @@ DASHBOARD = COVERAGE
 EXTERNAL = frozenset({Role.PARTNER})
 # Data stewardship: duplicates, merges, imports.
 STEWARDS = frozenset({Role.DATA_STEWARD, Role.ADMIN})
+# Provisioning staff (工位): they work the steps of work orders at their workstation and see the orders those
+# steps belong to, not the customer base.
+WORKSTATIONS = frozenset({Role.WORKSTATION_EXECUTOR, Role.WORKSTATION_MANAGER})

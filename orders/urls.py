@@ -1,9 +1,9 @@
 from django.urls import path
 
-from orders import views
+from orders.views import catalogue
 
 app_name = "orders"
 
 urlpatterns = [
-    path("products/", views.product_list, name="product-list"),
+    path("products/", catalogue.product_list, name="product-list"),
 ]

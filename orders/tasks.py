@@ -1,0 +1,11 @@
+"""Celery tasks of the orders app: thin, idempotent wrappers around the services."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def start_provisioning(order_id: int) -> None:
+    """Provision a submitted order (idempotent: an order already started is left alone)."""
+    from orders.services import provisioning
+
+    provisioning.start_order_by_id(order_id)

@@ -1,0 +1,46 @@
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from channels import calendar
+from channels.models import CalendarDay
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = timezone.get_fixed_timezone(8 * 60)
+
+
+def at(day: str, time: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=SHANGHAI)
+
+
+def test_working_days_skip_weekends_and_holidays_and_count_worked_weekends():
+    # Thu 2026-12-31 + 1 working day: Fri 2027-01-01 is New Year's Day -> Mon 2027-01-04
+    CalendarDay.objects.create(date=dt.date(2027, 1, 1), is_working_day=False, name="元旦")
+    assert calendar.add_working_days(dt.date(2026, 12, 31), 1) == dt.date(2027, 1, 4)
+    # a Saturday worked in exchange (调休) counts
+    CalendarDay.objects.create(date=dt.date(2027, 1, 2), is_working_day=True, name="调休")
+    assert calendar.add_working_days(dt.date(2026, 12, 31), 1) == dt.date(2027, 1, 2)
+    assert calendar.working_days_between(dt.date(2026, 12, 31), dt.date(2027, 1, 4)) == 2
+
+
+def test_zero_days_from_a_holiday_is_the_next_working_day():
+    assert calendar.add_working_days(dt.date(2026, 12, 5), 0) == dt.date(2026, 12, 7)  # Saturday -> Monday
+    with pytest.raises(ValueError):
+        calendar.add_working_days(dt.date(2026, 12, 5), -1)
+
+
+def test_working_hours_carry_over_the_night_and_the_weekend():
+    # Friday 16:30 + 2 office hours: one hour on Friday, one from Monday 08:30
+    due = calendar.add_working_hours(at("2026-12-04", "16:30"), 2)
+    assert timezone.localtime(due, SHANGHAI) == at("2026-12-07", "09:30")
+    # started at night: the clock starts at the next opening
+    due = calendar.add_working_hours(at("2026-12-07", "22:00"), 1)
+    assert timezone.localtime(due, SHANGHAI) == at("2026-12-08", "09:30")
+
+
+def test_round_the_clock_sla_ignores_office_hours():
+    start = at("2026-12-05", "23:00")
+    assert calendar.add_clock_hours(start, 4, working_hours=False) == start + dt.timedelta(hours=4)
+    assert calendar.add_clock_hours(start, 4, working_hours=True) == at("2026-12-07", "12:30")
