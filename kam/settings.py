@@ -412,6 +412,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels.tasks.expire_exports",
         "schedule": 15 * 60,
     },
+    # Agreements: expire or renew what ended, expiry reminders 90/60/30 days ahead, renewal opportunities.
+    "agreement-sweep": {
+        "task": "orders.tasks.agreement_sweep",
+        "schedule": crontab(minute=40, hour=6),
+    },
 }
 # Pending routing older than this (seconds) is re-enqueued by the sweep.
 KAM_ROUTING_SWEEP_AFTER = env.int("KAM_ROUTING_SWEEP_AFTER", default=90)
