@@ -2,9 +2,9 @@
 terms and writes (its ValidationErrors are shown on these forms)."""
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from channels import roles
 from channels.models import User
 from customers.models import Customer
 from kam.form_helpers import DATE, TEXT, RefuseControlCharacters
@@ -59,15 +59,18 @@ class AgreementForm(RefuseControlCharacters, forms.Form):
             self.fields["customer"].queryset = visible.filter(account_manager=user).order_by("name")[:CUSTOMER_CHOICES]
         if agreement is None or agreement.status != Agreement.Status.EFFECTIVE:
             del self.fields["reason"]
-        # Editors: the people of the account manager's team, and whoever is an editor already.
+        # Editors: who serves the customer (its account manager and the team's supervisor), the drafter, and
+        # whoever is an editor already; the service checks that each sees the customer.
         manager = customer.account_manager if customer is not None else user
-        people = User.objects.filter(is_active=True, role__in=roles.PORTFOLIO)
-        if manager is not None and manager.team_id:
-            candidates = people.filter(team_id=manager.team_id)
-        else:
-            candidates = people.filter(pk=getattr(manager, "pk", None))
+        ids = {user.pk}
+        if manager is not None:
+            ids.add(manager.pk)
+            if manager.team_id:
+                ids.update(User.objects.filter(supervised_teams=manager.team_id).values_list("pk", flat=True))
+        candidates = User.objects.filter(pk__in=ids, is_active=True)
         if agreement is not None:
-            candidates = candidates | User.objects.filter(editable_agreements=agreement)
+            ids.add(agreement.created_by_id)
+            candidates = User.objects.filter(Q(pk__in=ids, is_active=True) | Q(editable_agreements=agreement))
         self.fields["editors"].queryset = candidates.distinct().order_by("display_name", "username")
 
 

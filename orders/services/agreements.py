@@ -156,6 +156,15 @@ def term_errors(values: dict, items: list[dict] | None) -> dict[str, list[str]]:
     return errors
 
 
+def editor_errors(customer: Customer, editors: Iterable[User]) -> dict[str, list[str]]:
+    """A named editor must see the customer (else they could not open the agreement they are to change)."""
+    blind = [str(u) for u in editors if not Customer.objects.visible_to(u).filter(pk=customer.pk).exists()]
+    if not blind:
+        return {}
+    return {"editors": [_("%(people)s cannot see this customer: name people who serve it.") % {
+        "people": ", ".join(blind)}]}  # fmt: skip
+
+
 def _clean_items(items: Iterable[dict]) -> list[dict]:
     keys = ("product", "unit_price", "discount", "max_quantity", "note")
     return [{k: item.get(k) for k in keys} for item in items]
@@ -249,7 +258,8 @@ def agreement_create(
         products = template.products.all() if template is not None else []
         items = [{"product": p, "unit_price": p.list_price_min or Decimal(0), "discount": Decimal(0)} for p in products]
     items = _clean_items(items)
-    errors = term_errors(values, items)
+    editors = list(editors)
+    errors = {**term_errors(values, items), **editor_errors(customer, editors)}
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -298,6 +308,9 @@ def agreement_update(
         errors = term_errors(after, new_items if new_items is not None else _clean_items(_as_dicts(old_items)))
         if versioned and not (reason or "").strip():
             errors["reason"] = [_("Say why the effective agreement changes.")]
+        if editors is not None:
+            editors = list(editors)
+            errors.update(editor_errors(agreement.customer, editors))
         if errors:
             raise ValidationError(errors)
         diff = {f: [_json(before[f]), _json(after[f])] for f in TERM_FIELDS if _json(before[f]) != _json(after[f])}

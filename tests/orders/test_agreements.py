@@ -173,23 +173,30 @@ def test_a_teammate_may_not_edit_someone_elses_draft(customer, am, teammate, ine
         svc.agreement_update(agreement, by=teammate, title="改")
 
 
-def test_once_effective_only_a_named_editor_changes_it(customer, am, supervisor, teammate, inet):
-    agreement = effective(customer, am, supervisor, inet, editors=[teammate])
+def test_named_editors_must_see_the_customer(customer, am, teammate, inet):
+    with pytest.raises(ValidationError) as excinfo:
+        draft(customer, am, inet, editors=[teammate])
+
+    assert errors_of(excinfo)["editors"] == [f"{teammate} cannot see this customer: name people who serve it."]
+
+
+def test_once_effective_only_a_named_editor_changes_it(customer, am, supervisor, inet):
+    agreement = effective(customer, am, supervisor, inet, editors=[supervisor])
 
     with pytest.raises(PermissionDenied):  # the account manager is not a named editor
         svc.agreement_update(agreement, by=am, reason="调价", discount_cap=D("5"))
     with pytest.raises(ValidationError) as excinfo:  # the editor must say why
-        svc.agreement_update(agreement, by=teammate, discount_cap=D("5"))
+        svc.agreement_update(agreement, by=supervisor, discount_cap=D("5"))
     assert list(errors_of(excinfo)) == ["reason"]
 
     svc.agreement_update(
-        agreement, by=teammate, reason="客户续签调价", discount_cap=D("5"), items=[item(inet, "3500", "5")]
+        agreement, by=supervisor, reason="客户续签调价", discount_cap=D("5"), items=[item(inet, "3500", "5")]
     )
 
     agreement.refresh_from_db()
     assert agreement.version == 2
     change = agreement.versions.get(version=2)
-    assert change.changed_by == teammate and change.reason == "客户续签调价"
+    assert change.changed_by == supervisor and change.reason == "客户续签调价"
     assert change.changes == {
         "discount_cap": ["10.00", "5.00"],
         "item:INET": [
@@ -301,9 +308,9 @@ def renewal_handler_off():
 
 
 def test_reminders_go_once_per_threshold_to_the_manager_and_editors(
-    renewal_handler_off, customer, am, supervisor, teammate, inet
+    renewal_handler_off, customer, am, supervisor, inet
 ):
-    agreement = ending(customer, am, supervisor, inet, datetime.date(2027, 12, 31), editors=[teammate])
+    agreement = ending(customer, am, supervisor, inet, datetime.date(2027, 12, 31), editors=[supervisor])
     end = agreement.ends_on
 
     sweep(end - datetime.timedelta(days=91))
@@ -317,7 +324,7 @@ def test_reminders_go_once_per_threshold_to_the_manager_and_editors(
 
     number = agreement.number
     expected = [f"Agreement {number} ends in {d} days" for d in (90, 60, 30)]
-    assert reminders(am) == expected and reminders(teammate) == expected
+    assert reminders(am) == expected and reminders(supervisor) == expected
 
 
 def test_a_late_first_reminder_is_only_the_closest_threshold(renewal_handler_off, customer, am, supervisor, inet):
@@ -399,7 +406,7 @@ def test_outsiders_get_404_on_every_agreement_page(client, customer, am, outside
     assert agreement.title not in page
 
 
-def test_the_pages_draft_submit_and_show_the_version_diff(client, customer, am, supervisor, teammate, inet):
+def test_the_pages_draft_submit_and_show_the_version_diff(client, customer, am, supervisor, inet):
     client.force_login(am)
     form = {
         "customer": customer.pk, "title": "页面协议", "term_months": 12, "discount_cap": "10", "sla_class": "A",
@@ -421,8 +428,8 @@ def test_the_pages_draft_submit_and_show_the_version_diff(client, customer, am, 
     svc.agreement_approve(agreement, by=supervisor)
     svc.agreement_sign(agreement, by=am)
     svc.agreement_activate(agreement, by=am)
-    agreement.editors.add(teammate)
-    svc.agreement_update(agreement, by=teammate, reason="客户要求调价", items=[item(inet, "3100")])
+    agreement.editors.add(supervisor)
+    svc.agreement_update(agreement, by=supervisor, reason="客户要求调价", items=[item(inet, "3100")])
 
     page = client.get(reverse("orders:agreement-detail", args=[agreement.pk])).content.decode()
     assert 'id="version-2"' in page and "客户要求调价" in page and "Item INET" in page
