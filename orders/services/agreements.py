@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from channels.models import User
 from channels.notifications import Message, notify, notify_many
@@ -38,6 +39,27 @@ RENEWAL_WINDOW_DAYS = 90  # a renewal opportunity is opened this far ahead of th
 Status = Agreement.Status
 # What agreement_create/agreement_update accept besides the items and the editors.
 TERM_FIELDS = ("title", "terms", "term_months", "discount_cap", "sla_class", "auto_renewal", "starts_on", "ends_on")
+
+
+# The life cycle: action → (the states it starts from, the state it leads to). Approval keeps the agreement in
+# approval (it records the approver); signing needs that approval. The sweep expires and renews.
+TRANSITIONS = {
+    "submit": ((Status.DRAFT,), Status.IN_APPROVAL),
+    "approve": ((Status.IN_APPROVAL,), Status.IN_APPROVAL),
+    "reject": ((Status.IN_APPROVAL,), Status.DRAFT),
+    "sign": ((Status.IN_APPROVAL,), Status.SIGNED),
+    "activate": ((Status.SIGNED,), Status.EFFECTIVE),
+    "terminate": ((Status.EFFECTIVE,), Status.TERMINATED),
+    "expire": ((Status.EFFECTIVE,), Status.EXPIRED),
+}
+REFUSALS = {
+    "submit": gettext_lazy("Only a draft can be submitted for approval (this agreement is %(status)s)."),
+    "approve": gettext_lazy("Only an agreement in approval can be approved (this one is %(status)s)."),
+    "reject": gettext_lazy("Only an agreement in approval can be sent back (this one is %(status)s)."),
+    "sign": gettext_lazy("Only an approved agreement in approval can be signed (this one is %(status)s)."),
+    "activate": gettext_lazy("Only a signed agreement can be made effective (this one is %(status)s)."),
+    "terminate": gettext_lazy("Only an effective agreement can be terminated (this one is %(status)s)."),
+}
 
 
 class InvalidTransition(ValidationError):
@@ -371,19 +393,17 @@ def _move(agreement: Agreement, *, expected: str, **fields) -> None:
         setattr(agreement, field, value)
 
 
-def _require(agreement: Agreement, *states: str, doing: str) -> None:
-    if agreement.status not in states:
-        raise InvalidTransition(
-            _("A %(status)s agreement cannot be %(doing)s.")
-            % {"status": agreement.get_status_display(), "doing": doing}  # fmt: skip
-        )
+def _require(agreement: Agreement, action: str) -> None:
+    """Refuse a move the life cycle (TRANSITIONS) does not allow from the agreement's state."""
+    if agreement.status not in TRANSITIONS[action][0]:
+        raise InvalidTransition(REFUSALS[action] % {"status": agreement.get_status_display()})
 
 
 def agreement_submit(agreement: Agreement, *, by: User) -> Agreement:
     """Draft → in approval. The terms are checked once more and there must be at least one item; the
     approvers (orders.policy.agreement_approvers) are told."""
     agreement = Agreement.objects.select_related("customer__account_manager").get(pk=agreement.pk)
-    _require(agreement, Status.DRAFT, doing=_("submitted"))
+    _require(agreement, "submit")
     if not policy.may_edit_draft(by, agreement):
         raise PermissionDenied(_("Only its drafter or the customer's account manager submits it."))
     items = _as_dicts(list(agreement.items.select_related("product")))
@@ -402,9 +422,9 @@ def agreement_submit(agreement: Agreement, *, by: User) -> Agreement:
     return agreement
 
 
-def _approval_step(agreement: Agreement, by: User) -> Agreement:
+def _approval_step(agreement: Agreement, by: User, action: str) -> Agreement:
     agreement = Agreement.objects.select_related("customer__account_manager", "created_by").get(pk=agreement.pk)
-    _require(agreement, Status.IN_APPROVAL, doing=_("approved or rejected"))
+    _require(agreement, action)
     if not policy.may_approve_agreement(by, agreement):
         raise PermissionDenied(_("Only the supervisor of the account manager's team approves this agreement."))
     return agreement
@@ -412,7 +432,7 @@ def _approval_step(agreement: Agreement, by: User) -> Agreement:
 
 def agreement_approve(agreement: Agreement, *, by: User, note: str = "") -> Agreement:
     """The approver's yes: the agreement may now be signed. The drafter is told."""
-    agreement = _approval_step(agreement, by)
+    agreement = _approval_step(agreement, by, "approve")
     if agreement.approved_by_id:
         raise InvalidTransition(_("It is already approved."))
     with transaction.atomic():
@@ -432,7 +452,7 @@ def agreement_reject(agreement: Agreement, *, by: User, reason: str) -> Agreemen
     """Back to draft with the approver's reason; the drafter is told."""
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Say why the agreement is sent back.")]})
-    agreement = _approval_step(agreement, by)
+    agreement = _approval_step(agreement, by, "reject")
     with transaction.atomic():
         _move(agreement, expected=Status.IN_APPROVAL, status=Status.DRAFT, approval_note=reason.strip(),
               approved_by=None, approved_at=None, submitted_at=None)  # fmt: skip
@@ -445,7 +465,7 @@ def agreement_reject(agreement: Agreement, *, by: User, reason: str) -> Agreemen
 def agreement_sign(agreement: Agreement, *, by: User, signed_on: datetime.date | None = None) -> Agreement:
     """The customer signed (an approved agreement): in approval → signed."""
     agreement = Agreement.objects.select_related("customer").get(pk=agreement.pk)
-    _require(agreement, Status.IN_APPROVAL, doing=_("signed"))
+    _require(agreement, "sign")
     if not policy.may_handle_agreement(by, agreement):
         raise PermissionDenied(_("Only its drafter or the customer's account manager records the signature."))
     if not agreement.approved_by_id:
@@ -461,7 +481,7 @@ def agreement_activate(agreement: Agreement, *, by: User, starts_on: datetime.da
     """Signed → effective: numbered (AG + 8 digits), starting on `starts_on` (today by default) and ending
     after its term unless an end was agreed; version 1 records it as it took effect."""
     agreement = Agreement.objects.select_related("customer").get(pk=agreement.pk)
-    _require(agreement, Status.SIGNED, doing=_("made effective"))
+    _require(agreement, "activate")
     if not policy.may_handle_agreement(by, agreement):
         raise PermissionDenied(_("Only its drafter or the customer's account manager makes it effective."))
     starts_on = starts_on or agreement.starts_on or timezone.localdate()
@@ -483,7 +503,7 @@ def agreement_activate(agreement: Agreement, *, by: User, starts_on: datetime.da
 def agreement_terminate(agreement: Agreement, *, by: User, reason: str) -> Agreement:
     """Effective → terminated before its end, with a reason (a named editor, the account manager, an admin)."""
     agreement = Agreement.objects.select_related("customer").get(pk=agreement.pk)
-    _require(agreement, Status.EFFECTIVE, doing=_("terminated"))
+    _require(agreement, "terminate")
     if not (policy.may_handle_agreement(by, agreement) or policy.is_agreement_editor(by, agreement)):
         raise PermissionDenied(_("Only a named editor or the customer's account manager terminates it."))
     if not (reason or "").strip():
@@ -496,33 +516,46 @@ def agreement_terminate(agreement: Agreement, *, by: User, reason: str) -> Agree
 # --- the daily sweep ---------------------------------------------------------------------------------------
 
 
+SWEEP_BATCH = 1000  # rows locked and handled per statement group; a step repeats until a batch comes back short
+
+
 def agreement_sweep(*, today: datetime.date | None = None) -> dict[str, int]:
-    """Once a day (Celery beat): expire what ended, renew what renews automatically, send the 90/60/30-day
-    reminders, and ask for renewal opportunities. Set-based: a fixed number of statements whatever the rows;
-    safe to run twice (each step is gated on the state it changes)."""
+    """Once a day (Celery beat): renew what renews automatically, expire what else ended, send the 90/60/30-day
+    reminders, and ask for renewal opportunities. Set-based: a fixed number of statements per batch of
+    SWEEP_BATCH rows, whatever the rows; safe to run twice or concurrently (each step is gated on the state it
+    changes and skips rows another run holds)."""
     today = today or timezone.localdate()
     return {
-        "renewed": _renew(today),
+        "renewed": _batched(lambda: _renew(today)),
         "expired": Agreement.objects.filter(status=Status.EFFECTIVE, ends_on__lt=today, auto_renewal=False).update(
             status=Status.EXPIRED, ended_at=timezone.now(), end_reason=_("Expired")
         ),
-        "reminded": _remind(today),
-        "renewals_requested": _request_renewals(today),
+        "reminded": sum(_batched(lambda days=days: _remind(today, days)) for days in sorted(REMINDER_DAYS)),
+        "renewals_requested": _batched(lambda: _request_renewals(today)),
     }
+
+
+def _batched(step: Callable[[], int]) -> int:
+    done = 0
+    while True:
+        count = step()
+        done += count
+        if count < SWEEP_BATCH:
+            return done
 
 
 def _renew(today: datetime.date) -> int:
     """Effective agreements that renew automatically and have passed their end: a new term, a new version
-    "renewed automatically", and the reminders and renewal request start over for the new end."""
+    "renewed automatically" (by the drafter: the agreement's own clause renews it), and the reminders and the
+    renewal request start over for the new end."""
     with transaction.atomic():
         rows = list(
             Agreement.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(status=Status.EFFECTIVE, auto_renewal=True, ends_on__lt=today)
             .select_related("created_by")
             .prefetch_related("items__product", "editors")
+            .order_by("pk")[:SWEEP_BATCH]
         )
-        if not rows:
-            return 0
         versions = []
         for agreement in rows:
             before = agreement.ends_on
@@ -536,29 +569,28 @@ def _renew(today: datetime.date) -> int:
                 reason=_("Renewed automatically"), snapshot=data,
                 changes={"ends_on": [before.isoformat(), agreement.ends_on.isoformat()]},
             ))  # fmt: skip
-        Agreement.objects.bulk_update(rows, ["ends_on", "version", "reminded_days", "renewal_requested_at"])
-        AgreementVersion.objects.bulk_create(versions)
+        if rows:
+            Agreement.objects.bulk_update(rows, ["ends_on", "version", "reminded_days", "renewal_requested_at"])
+            AgreementVersion.objects.bulk_create(versions)
     return len(rows)
 
 
-def _remind(today: datetime.date) -> int:
-    """For each threshold (30, 60, 90 days), the agreements whose end falls in its band and that were not told
-    at this threshold or a closer one: one message to the account manager and the named editors."""
-    sent = 0
-    lower = today
+def _remind(today: datetime.date, days: int) -> int:
+    """The reminder at `days` ahead: agreements ending within `days` days (and after the next closer threshold)
+    that were not told at this threshold or a closer one — one message to the account manager and the named
+    editors. A run that was missed sends the closest threshold only, once."""
+    closer = [d for d in REMINDER_DAYS if d < days]
+    lower = today + datetime.timedelta(days=max(closer) + 1) if closer else today
     with transaction.atomic():
-        for days in sorted(REMINDER_DAYS):
-            upper = today + datetime.timedelta(days=days)
-            rows = list(
-                Agreement.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=Status.EFFECTIVE, ends_on__gte=lower, ends_on__lte=upper)
-                .filter(Q(reminded_days__isnull=True) | Q(reminded_days__gt=days))
-                .select_related("customer__account_manager")
-                .prefetch_related("editors")
-            )
-            lower = upper + datetime.timedelta(days=1)
-            if not rows:
-                continue
+        rows = list(
+            Agreement.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=Status.EFFECTIVE, ends_on__gte=lower, ends_on__lte=today + datetime.timedelta(days=days))
+            .filter(Q(reminded_days__isnull=True) | Q(reminded_days__gt=days))
+            .select_related("customer__account_manager")
+            .prefetch_related("editors")
+            .order_by("pk")[:SWEEP_BATCH]
+        )
+        if rows:
             notify_many(
                 Message([a.customer.account_manager, *a.editors.all()], kind="agreement",
                         title=_("Agreement %(number)s ends in %(days)s days") % {"number": a.number, "days": days},
@@ -568,14 +600,13 @@ def _remind(today: datetime.date) -> int:
                 for a in rows
             )  # fmt: skip
             Agreement.objects.filter(pk__in=[a.pk for a in rows]).update(reminded_days=days)
-            sent += len(rows)
-    return sent
+    return len(rows)
 
 
 def _request_renewals(today: datetime.date) -> int:
     """Agreements within RENEWAL_WINDOW_DAYS of their end that do not renew by themselves and were not asked
     for yet: the registered handlers open what renewing needs (opportunities: a renewal opportunity), and the
-    agreement is stamped so it happens once. A handler that fails rolls the stamp back: tomorrow retries."""
+    agreement is stamped so it happens once. A handler that fails rolls the stamp back: the next run retries."""
     if not _renewal_handlers:
         return 0
     with transaction.atomic():
@@ -585,10 +616,10 @@ def _request_renewals(today: datetime.date) -> int:
                     ends_on__gte=today, ends_on__lte=today + datetime.timedelta(days=RENEWAL_WINDOW_DAYS))
             .select_related("customer__account_manager")
             .prefetch_related("items__product")
+            .order_by("pk")[:SWEEP_BATCH]
         )  # fmt: skip
-        if not rows:
-            return 0
-        for handler in _renewal_handlers:
-            handler(rows)
-        Agreement.objects.filter(pk__in=[a.pk for a in rows]).update(renewal_requested_at=timezone.now())
+        if rows:
+            for handler in _renewal_handlers:
+                handler(rows)
+            Agreement.objects.filter(pk__in=[a.pk for a in rows]).update(renewal_requested_at=timezone.now())
     return len(rows)

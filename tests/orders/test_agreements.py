@@ -258,7 +258,9 @@ def test_activation_numbers_it_and_sets_its_term(customer, am, supervisor, inet)
 def test_wrong_transitions_are_refused_clearly(customer, am, supervisor, inet):
     agreement = draft(customer, am, inet)
 
-    with pytest.raises(svc.InvalidTransition, match="A Draft agreement cannot be made effective"):
+    with pytest.raises(
+        svc.InvalidTransition, match=r"Only a signed agreement can be made effective \(this one is Draft\)"
+    ):
         svc.agreement_activate(agreement, by=am)
     agreement = effective(customer, am, supervisor, inet)
     svc.agreement_terminate(agreement, by=am, reason="客户销户")
