@@ -467,3 +467,67 @@ def test_the_360_panel_counts_effective_and_pending_in_constant_queries(customer
 
     assert context["agreement_count"] == 3  # the terminated one is not shown
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_the_create_page_takes_the_templates_defaults(client, customer, am, inet):
+    template = AgreementTemplateFactory(default_term_months=36, default_sla_class="AAA")
+    template.products.add(inet)
+    client.force_login(am)
+
+    page = client.get(reverse("orders:agreement-create"), {"customer": customer.pk, "template": template.pk})
+
+    html = page.content.decode()
+    assert page.status_code == 200 and customer.name in html
+    assert 'name="term_months" value="36"' in html and '<option value="AAA" selected>' in html
+    assert f'<option value="{inet.pk}" selected>' in html
+
+
+def test_editing_an_effective_agreement_asks_for_the_reason(client, customer, am, supervisor, inet):
+    agreement = effective(customer, am, supervisor, inet, editors=[supervisor])
+    client.force_login(supervisor)
+    url = reverse("orders:agreement-edit", args=[agreement.pk])
+    assert 'name="reason"' in client.get(url).content.decode()
+    form = {
+        "title": agreement.title, "term_months": 12, "discount_cap": "10", "sla_class": "standard",
+        "editors": [supervisor.pk], "items-TOTAL_FORMS": 1, "items-INITIAL_FORMS": 0, "items-0-product": inet.pk,
+        "items-0-unit_price": "4000", "items-0-discount": "2",
+    }  # fmt: skip
+
+    refused = client.post(url, form)
+    assert refused.status_code == 400 and "Say why the effective agreement changes." in refused.content.decode()
+    assert client.post(url, {**form, "reason": "加折扣"}).status_code == 302
+
+    agreement.refresh_from_db()
+    assert agreement.version == 2 and agreement.items.get().discount == D("2")
+    client.force_login(am)  # not a named editor: no edit page
+    assert client.get(url).status_code == 403
+
+
+def test_the_detail_page_runs_the_same_queries_for_more_items_and_versions(
+    client, customer, am, supervisor, inet, data_line
+):
+    agreement = effective(customer, am, supervisor, inet, editors=[supervisor])
+    client.force_login(am)
+    url = reverse("orders:agreement-detail", args=[agreement.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for price in ("3100", "3200", "3300"):
+        svc.agreement_update(agreement, by=supervisor, reason="调价", items=[item(inet, price), item(data_line, price)])
+
+    with CaptureQueriesContext(connection) as more:
+        page = client.get(url).content.decode()
+
+    assert 'id="version-4"' in page
+    assert len(more.captured_queries) == len(few.captured_queries)
+
+
+def test_the_customer_page_shows_the_agreements_panel_and_the_menu_item(client, customer, am, inet):
+    agreement = draft(customer, am, inet, title="三六零协议")
+    client.force_login(am)
+
+    page = client.get(customer.get_absolute_url()).content.decode()
+
+    assert 'id="panel-agreements"' in page and "三六零协议" in page
+    assert reverse("orders:agreement-detail", args=[agreement.pk]) in page
+    assert f'href="{reverse("orders:agreement-list")}"' in page
