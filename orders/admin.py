@@ -45,13 +45,22 @@ class AgreementItemInline(kam_admin.TabularInline):
     autocomplete_fields = ("product",)
 
 
-class AgreementVersionInline(kam_admin.ReadOnlyAdminMixin, kam_admin.TabularInline):
-    """The history is written by orders.services.agreements only."""
+class AgreementVersionInline(kam_admin.TabularInline):
+    """The history is written by orders.services.agreements only: read here, never added, changed or deleted."""
 
     model = models.AgreementVersion
     extra = 0
     fields = ("version", "changed_by", "changed_at", "reason", "changes")
     readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(models.Agreement)

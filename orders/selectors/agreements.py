@@ -35,8 +35,8 @@ def my_agreements(user: User, *, status: str = "", expiring_days: int | None = N
     if status in Agreement.Status.values:
         rows = rows.filter(status=status)
     if expiring_days is not None:
-        rows = rows.filter(expiring_q(expiring_days)).order_by("ends_on", "id")
-    return rows
+        return rows.filter(expiring_q(expiring_days)).order_by("ends_on", "id")  # agr_effective_end_idx
+    return rows.order_by("-id")  # newest first by the primary key's index (ids follow the drafting order)
 
 
 def agreement_detail(user: User) -> QuerySet[Agreement]:
@@ -59,6 +59,6 @@ def customer_agreements(user: User, customer) -> QuerySet[Agreement]:
     """The 360 panel: effective and in-flight agreements of the customer, newest first."""
     return (
         Agreement.objects.visible_to(user)
-        .filter(customer=customer, status__in=(*IN_FLIGHT, Agreement.Status.EFFECTIVE))
-        .order_by("-created_at", "-id")
+        .filter(customer=customer, status__in=(*IN_FLIGHT, Agreement.Status.EFFECTIVE))  # agr_customer_status_idx
+        .order_by("-id")
     )

@@ -531,3 +531,16 @@ def test_the_customer_page_shows_the_agreements_panel_and_the_menu_item(client, 
     assert 'id="panel-agreements"' in page and "三六零协议" in page
     assert reverse("orders:agreement-detail", args=[agreement.pk]) in page
     assert f'href="{reverse("orders:agreement-list")}"' in page
+
+
+def test_the_admin_shows_an_agreement_with_its_items_and_read_only_versions(client, admin_user, customer, am,
+                                                                            supervisor, inet):  # fmt: skip
+    agreement = effective(customer, am, supervisor, inet)
+    client.force_login(admin_user)
+
+    change = client.get(reverse("admin:orders_agreement_change", args=[agreement.pk])).content.decode()
+
+    assert agreement.number in change and "Became effective" in change and 'name="items-0-unit_price"' in change
+    assert 'name="versions-0-reason"' not in change  # the history is read-only
+    for name in ("admin:orders_agreement_changelist", "admin:orders_agreementtemplate_add"):
+        assert client.get(reverse(name)).status_code == 200
