@@ -6,6 +6,8 @@ works one renewal conversation per customer at a time; a second agreement ending
 
 import logging
 
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from opportunities import services
@@ -30,13 +32,20 @@ def open_renewals(agreements) -> list[Opportunity]:
         if agreement.customer_id in taken or manager is None or not manager.is_active:
             continue
         products = [item.product for item in agreement.items.all()]
-        opp = services.opportunity_capture(
-            by=manager, kind=Kind.OPPORTUNITY, customer=agreement.customer, need_type=NeedType.RENEWAL,
-            title=_("Renewal of agreement %(number)s") % {"number": agreement.number},
-            description=_("Agreement %(number)s (%(title)s) ends on %(ends)s.") % {
-                "number": agreement.number, "title": agreement.title, "ends": agreement.ends_on.isoformat()},
-            products=products, expected_close=agreement.ends_on,
-        )  # fmt: skip
+        try:
+            with transaction.atomic():  # one refused capture must not undo the others
+                opp = services.opportunity_capture(
+                    by=manager, kind=Kind.OPPORTUNITY, customer=agreement.customer, need_type=NeedType.RENEWAL,
+                    title=_("Renewal of agreement %(number)s") % {"number": agreement.number},
+                    description=_("Agreement %(number)s (%(title)s) ends on %(ends)s.") % {
+                        "number": agreement.number, "title": agreement.title, "ends": agreement.ends_on.isoformat()},
+                    products=products, expected_close=agreement.ends_on,
+                )  # fmt: skip
+        except (ValidationError, PermissionDenied):
+            # The manager can no longer capture for this customer (role changed, customer merged): the
+            # 90/60/30-day reminders still reach whoever serves it.
+            logger.warning("no renewal opportunity for agreement %s", agreement.pk, exc_info=True)
+            continue
         taken.add(agreement.customer_id)
         created.append(opp)
     return created

@@ -319,7 +319,8 @@ def agreement_update(
             versioned = True
         else:
             raise InvalidTransition(
-                _("A %(status)s agreement cannot be changed.") % {"status": agreement.get_status_display()}
+                _("Only a draft or an effective agreement can be changed (this one is %(status)s).")
+                % {"status": agreement.get_status_display()}
             )
         old_items = list(agreement.items.select_related("product"))
         before = {field: getattr(agreement, field) for field in TERM_FIELDS}
