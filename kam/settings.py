@@ -309,6 +309,7 @@ SPECTACULAR_SETTINGS = {
         "VisitKindEnum": "customers.models.Visit.Kind",
         "OpportunityKindEnum": "opportunities.models.Kind",
         "ActivityKindEnum": "opportunities.models.Activity.Kind",
+        "AgreementStatusEnum": "orders.models.Agreement.Status",
     },
 }
 
@@ -411,6 +412,11 @@ CELERY_BEAT_SCHEDULE = {
     "expire-exports": {
         "task": "channels.tasks.expire_exports",
         "schedule": 15 * 60,
+    },
+    # Agreements: expire or renew what ended, expiry reminders 90/60/30 days ahead, renewal opportunities.
+    "agreement-sweep": {
+        "task": "orders.tasks.agreement_sweep",
+        "schedule": crontab(minute=40, hour=6),
     },
 }
 # Pending routing older than this (seconds) is re-enqueued by the sweep.

@@ -29,6 +29,12 @@ class OpportunitiesConfig(AppConfig):
             context=views.customer_panel_context, order=20,
         )  # fmt: skip
 
+        # Agreements nearing their end get a renewal opportunity (orders calls the hook in its daily sweep).
+        from opportunities.renewals import open_renewals
+        from orders.services.agreements import register_renewal_handler
+
+        register_renewal_handler(open_renewals)
+
         register_kind("opportunity", label=_("Opportunity"))
         register_kind("stale", label=_("Stale opportunity"))
 

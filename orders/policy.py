@@ -2,8 +2,10 @@
 pages, the API and the services ask. Visibility itself (who sees a row at all) is each model's
 `objects.visible_to`. One section per part."""
 
+from django.db.models import QuerySet
+
 from channels import roles
-from channels.models import User
+from channels.models import Role, User
 
 
 def may_read_catalogue(user: User) -> bool:
@@ -13,3 +15,59 @@ def may_read_catalogue(user: User) -> bool:
 def is_provisioning_staff(user: User) -> bool:
     """Workstation executors and managers (工位执行人 / 工位经理)."""
     return user.role in roles.WORKSTATIONS
+
+
+# --- agreements (协议) -------------------------------------------------------------------------------------
+
+
+def may_see_agreements(user: User) -> bool:
+    """The agreements pages and menu item: who sells and who oversees the selling."""
+    return user.is_superuser or user.role in roles.PORTFOLIO | roles.MANAGEMENT
+
+
+def may_draft_agreement(user: User) -> bool:
+    """Account managers and supervisors draft agreements for the customers they see; admins too."""
+    return user.is_active and (user.is_admin_role or user.role in roles.PORTFOLIO)
+
+
+def may_edit_draft(user: User, agreement) -> bool:
+    """A draft is worked on freely by whoever drafted it and the customer's account manager (or an admin).
+    Reads `agreement.customer` (select it with the row)."""
+    if agreement.status != agreement.Status.DRAFT:
+        return False
+    return user.is_admin_role or user.pk in (agreement.created_by_id, agreement.customer.account_manager_id)
+
+
+def is_agreement_editor(user: User, agreement) -> bool:
+    """Seed 003 协议: once effective, only the named editors (专人) change it — not even an admin."""
+    return agreement.editors.filter(pk=user.pk).exists()
+
+
+def may_edit_effective(user: User, agreement) -> bool:
+    return agreement.status == agreement.Status.EFFECTIVE and is_agreement_editor(user, agreement)
+
+
+def may_handle_agreement(user: User, agreement) -> bool:
+    """Sign, activate and terminate: the drafter, the customer's account manager, an admin."""
+    return user.is_admin_role or user.pk in (agreement.created_by_id, agreement.customer.account_manager_id)
+
+
+def agreement_approvers(agreement) -> QuerySet[User]:
+    """Who approves an agreement internally: the supervisor of the team of the customer's account manager;
+    the admins when there is none.
+
+    ONE swappable rule: the sales-execution issue replaces it with commercial authority (approval by
+    amount and discount). `may_approve_agreement` and the submit notification both ask this function."""
+    manager = agreement.customer.account_manager
+    if manager is not None and manager.team_id:
+        supervisors = User.objects.filter(supervised_teams=manager.team_id, is_active=True)
+        if supervisors.exists():
+            return supervisors
+    return User.objects.filter(role=Role.ADMIN, is_active=True)
+
+
+def may_approve_agreement(user: User, agreement) -> bool:
+    """An admin, or one of `agreement_approvers` (see there: to be replaced by commercial authority)."""
+    if user.is_admin_role:
+        return True
+    return agreement_approvers(agreement).filter(pk=user.pk).exists()

@@ -9,3 +9,11 @@ def start_provisioning(order_id: int) -> None:
     from orders.services import provisioning
 
     provisioning.start_order_by_id(order_id)
+
+
+@shared_task(acks_late=True)
+def agreement_sweep() -> dict:
+    """Daily: expire, renew automatically, remind 90/60/30 days ahead, ask for renewal opportunities."""
+    from orders.services import agreements
+
+    return agreements.agreement_sweep()

@@ -27,6 +27,7 @@ from opportunities.models import RoutingStatus
 from tests.channels.factories import UserFactory
 from tests.customers.factories import ContactFactory, CustomerFactory, MemberFactory, SpendFactory, VisitFactory
 from tests.opportunities.factories import OpportunityFactory
+from tests.orders.factories import AgreementFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +88,7 @@ def world(am, teammate, outsider, supervisor):
         claimed_by=am,
         claimed_at=timezone.now(),
     )
+    agreement = AgreementFactory(customer=customer, title="探针港务专线协议")
     for user, name in ((outsider, "温州外部贸易有限公司"), (teammate, "宁波同组物流有限公司")):
         theirs = CustomerFactory(account_manager=user, name=name)
         ContactFactory(customer=theirs)
@@ -104,6 +106,7 @@ def world(am, teammate, outsider, supervisor):
             member.msisdn,
             "探针港务升级理由",
             opportunity.title,
+            agreement.title,
         ],
     )
 

@@ -24,3 +24,28 @@ class ProductFactory(DjangoModelFactory):
     list_price_max = Decimal("50")
     sla_class_default = "standard"
     sort_order = factory.Sequence(lambda n: 1000 + n)
+
+
+class AgreementTemplateFactory(DjangoModelFactory):
+    class Meta:
+        model = "orders.AgreementTemplate"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"tpl-{n}")
+    name = factory.Sequence(lambda n: f"专线标准协议{n}")
+    name_en = factory.Sequence(lambda n: f"Leased line standard {n}")
+    default_term_months = 24
+    default_discount_cap = Decimal("10")
+    default_sla_class = "AA"
+
+
+class AgreementFactory(DjangoModelFactory):
+    """A draft agreement written directly; tests of the rules go through orders.services.agreements."""
+
+    class Meta:
+        model = "orders.Agreement"
+
+    customer = factory.SubFactory("tests.customers.factories.CustomerFactory")
+    title = factory.Sequence(lambda n: f"测试协议{n}")
+    created_by = factory.SelfAttribute("customer.account_manager")
+    discount_cap = Decimal("10")
