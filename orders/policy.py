@@ -13,3 +13,24 @@ def may_read_catalogue(user: User) -> bool:
 def is_provisioning_staff(user: User) -> bool:
     """Workstation executors and managers (工位执行人 / 工位经理)."""
     return user.role in roles.WORKSTATIONS
+
+
+# --- installed base (subscriptions, resources, a customer leaving) -------------------------------------------
+
+
+def may_start_customer_leaving(user: User, customer) -> bool:
+    """Terminating everything a customer holds is the customer's editors' call (its account manager, their
+    supervisor, an admin)."""
+    from customers import policy as customer_policy
+
+    return customer_policy.can_edit(user, customer)
+
+
+def may_read_inventory(user: User) -> bool:
+    """The whole resource inventory: operations center, provisioning, analysts and admins (others see the rows
+    of their customers' subscriptions through `Resource.objects.visible_to`)."""
+    return (
+        user.is_admin_role
+        or user.role in roles.WORKSTATIONS
+        or user.role in (roles.Role.DISPATCHER, roles.Role.ANALYST)
+    )

@@ -73,8 +73,10 @@ class Subscription(models.Model):
 class ResourceQuerySet(ScopedQuerySet):
     def scope(self, user):
         """Inventory is the operations center's and provisioning's (and admins'); account managers see the
-        resources of their customers' subscriptions through the subscription."""
+        resources of their customers' subscriptions through the subscription, and what is reserved for their
+        customers' order lines through the order (a free row is nobody's customer: not theirs to see)."""
         from channels import roles
+        from orders.models.orders import Order
 
         if (
             user.is_admin_role
@@ -82,7 +84,10 @@ class ResourceQuerySet(ScopedQuerySet):
             or user.role in (roles.Role.DISPATCHER, roles.Role.ANALYST)
         ):
             return self.all()
-        return self.filter(subscription__in=Subscription.objects.visible_to(user))
+        return self.filter(
+            Q(subscription__in=Subscription.objects.visible_to(user).values("pk"))
+            | Q(reserved_for__order__in=Order.objects.visible_to(user).values("pk"))
+        )
 
 
 class Resource(models.Model):

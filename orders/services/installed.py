@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from customers.models import Region
-from kam.db import numbered_code
+from customers.models import Customer, Region
+from kam.celery import enqueue_on_commit
+from kam.db import LONG_TEXT, numbered_code
 from orders.models import Order, OrderLine, ProductResourceNeed, Resource, SlaClass, Subscription
 
 SERVICE_ID_PREFIX = "SV"
+LIVE_STATES = (Subscription.Status.ACTIVE, Subscription.Status.SUSPENDED)
 CAS_ATTEMPTS = 5  # SQLite has no row locks: a lost compare-and-set tries the next free row
 
 
@@ -109,10 +111,18 @@ def release_reservations(line: OrderLine, *, at: datetime | None = None) -> int:
     )
 
 
-def _release_held(subscription: Subscription, now: datetime) -> int:
-    return Resource.objects.filter(subscription=subscription, status=Resource.Status.IN_USE).update(
+def _release_held(subscription: Subscription, now: datetime) -> list[dict]:
+    """Give the subscription's rows back to the pool; the rows it gave back, for its history and the release
+    checklist (a freed row no longer points at the subscription)."""
+    held = Resource.objects.filter(subscription=subscription, status=Resource.Status.IN_USE)
+    rows = [
+        {"id": pk, "kind": kind, "identifier": ident}
+        for pk, kind, ident in held.values_list("pk", "kind", "identifier")
+    ]
+    Resource.objects.filter(pk__in=[row["id"] for row in rows], status=Resource.Status.IN_USE).update(
         status=Resource.Status.FREE, subscription=None, reserved_for=None, reserved_at=None, released_at=now
     )
+    return rows
 
 
 def _put_in_use(line: OrderLine, subscription: Subscription, now: datetime) -> int:
@@ -258,9 +268,65 @@ def _apply(line: OrderLine, *, by, now: datetime) -> Subscription:
         elif order.kind == Order.Kind.TERMINATE:
             subscription.status = Subscription.Status.TERMINATED
             subscription.ended_on = max(timezone.localdate(now), subscription.started_on)
-            released = _release_held(subscription, now) + release_reservations(line, at=now)
-            _history(subscription, line, order.kind, by, now, released=released)
+            release_reservations(line, at=now)
+            _history(subscription, line, order.kind, by, now, released=_release_held(subscription, now))
             fields += ["status", "ended_on"]
         subscription.save(update_fields=fields)
         OrderLine.objects.filter(pk=line.pk).update(subscription=subscription)
         return subscription
+
+
+ORDER_NUMBER_PREFIX = "OR"
+
+
+def customer_leave(customer: Customer, *, by, reason: str, at: datetime | None = None) -> Order:
+    """A customer leaves (seed 000 I.3 item 21): one termination order with a line per live subscription not
+    already being terminated, submitted for provisioning. Completing its lines (`apply_line`) ends the
+    subscriptions and frees their resources; the release checklist follows that. The customer's own status
+    is the churn process's business, not changed here."""
+    from orders import policy
+    from orders.tasks import start_provisioning
+
+    if not policy.may_start_customer_leaving(by, customer):
+        raise PermissionDenied(gettext("You may not terminate this customer's services."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [gettext("Say why the customer leaves.")]})
+    if len(reason) > LONG_TEXT:
+        raise ValidationError({"reason": [gettext("Keep the reason under %(n)d characters.") % {"n": LONG_TEXT}]})
+    now = _now(at)
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()  # one leaving at a time
+        pending = OrderLine.objects.filter(
+            order__customer=customer, order__kind=Order.Kind.TERMINATE, subscription__isnull=False
+        ).exclude(status__in=[OrderLine.Status.CANCELLED, OrderLine.Status.FAILED])
+        live = list(
+            Subscription.objects.filter(customer=customer, status__in=LIVE_STATES)
+            .exclude(pk__in=pending.values("subscription_id"))
+            .order_by("id")
+        )
+        if not live:
+            raise ValidationError(
+                {"customer": [gettext("The customer holds nothing that is not already being terminated.")]}
+            )
+        order = Order.objects.create(
+            customer=customer, kind=Order.Kind.TERMINATE, source=Order.Source.TERMINATION,
+            status=Order.Status.SUBMITTED, note=reason, created_by=by, created_at=now, submitted_at=now,
+            requested_on=timezone.localdate(now),
+        )  # fmt: skip
+        Order.objects.filter(pk=order.pk).update(number=numbered_code(ORDER_NUMBER_PREFIX))
+        order.refresh_from_db(fields=["number"])
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                product_id=sub.product_id,
+                quantity=sub.quantity,
+                unit_price=0,
+                discount=0,
+                subscription=sub,
+                values={},
+            )  # fmt: skip
+            for sub in live
+        )
+        enqueue_on_commit(start_provisioning, order.pk)
+    return order
