@@ -47,3 +47,23 @@ def test_calendar_2026_holidays_and_worked_weekends_2027_fixed_dates():
     # 30 Sep 2026 (Wed) + 1 working day skips the national holiday to Thu 8 Oct
     assert calendar.add_working_days(dt.date(2026, 9, 30), 1) == dt.date(2026, 10, 8)
     assert calendar.is_working_day(dt.date(2026, 10, 10))  # a Saturday worked
+
+
+def test_admin_pages_of_the_installed_base_and_reference_data(client, admin_user):
+    from django.urls import reverse
+
+    from orders.models import Product
+    from tests.orders.factories import ResourceFactory, SubscriptionFactory
+
+    ResourceFactory(identifier="HZ-ADMIN-1")
+    ResourceFactory(identifier="NB-ADMIN-2", region_code="330200")
+    SubscriptionFactory(service_id="SV-ADMIN-1")
+    client.force_login(admin_user)
+    html = client.get(reverse("admin:orders_resource_changelist"), {"q": "HZ-ADMIN"}).content.decode()
+    assert "HZ-ADMIN-1" in html and "NB-ADMIN-2" not in html
+    inet = Product.objects.get(code="INET")
+    html = client.get(reverse("admin:orders_product_change", args=[inet.pk])).content.decode()
+    assert "工程施工" in html and "Circuit id" in html
+    assert "SV-ADMIN-1" in client.get(reverse("admin:orders_subscription_changelist")).content.decode()
+    assert "IT支撑" in client.get(reverse("admin:channels_workstation_changelist")).content.decode()
+    assert "春节" in client.get(reverse("admin:channels_calendarday_changelist")).content.decode()
