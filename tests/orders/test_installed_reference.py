@@ -67,3 +67,13 @@ def test_admin_pages_of_the_installed_base_and_reference_data(client, admin_user
     assert "SV-ADMIN-1" in client.get(reverse("admin:orders_subscription_changelist")).content.decode()
     assert "IT支撑" in client.get(reverse("admin:channels_workstation_changelist")).content.decode()
     assert "春节" in client.get(reverse("admin:channels_calendarday_changelist")).content.decode()
+
+
+def test_demo_pool_of_free_resources_per_region_is_idempotent():
+    from orders.demo_installed import seed_resource_pool
+    from orders.models import Resource
+
+    created = seed_resource_pool(["330100", "330200"], scale=0.1)
+    assert created == 2 * (4 + 2 + 1 + 1)
+    assert seed_resource_pool(["330100", "330200"], scale=0.1) == 0
+    assert Resource.objects.filter(region_code="330200", kind="ip_block", status="free").count() == 2
