@@ -11,11 +11,15 @@ from orders.models import Product, Subscription
 LIVE_STATES = (Subscription.Status.ACTIVE, Subscription.Status.SUSPENDED)
 
 
+def _product_choices():
+    return [(pk, f"{code} {name}") for pk, code, name in Product.objects.values_list("pk", "code", "name")]
+
+
 def _products_field():
-    return forms.ModelMultipleChoiceField(
-        queryset=Product.objects.order_by("sort_order", "code"),
-        required=False,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+    # Choices (ids) rather than a ModelMultipleChoiceField: an empty answer must clean to [] (no criterion),
+    # not to an empty queryset that the registry would store.
+    return forms.TypedMultipleChoiceField(
+        choices=_product_choices, coerce=int, required=False, widget=forms.SelectMultiple(attrs={"size": 6})
     )
 
 
@@ -27,12 +31,12 @@ def _holding(value):
 
 def apply_holds(queryset, value):
     """Customers with a live subscription of any of the products (stored as product ids)."""
-    return queryset.filter(_holding(value))
+    return queryset.filter(_holding(value)) if value else queryset
 
 
 def apply_lacks(queryset, value):
     """Customers with no live subscription of any of the products."""
-    return queryset.exclude(_holding(value))
+    return queryset.exclude(_holding(value)) if value else queryset
 
 
 def register() -> None:
