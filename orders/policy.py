@@ -24,13 +24,3 @@ def may_start_customer_leaving(user: User, customer) -> bool:
     from customers import policy as customer_policy
 
     return customer_policy.can_edit(user, customer)
-
-
-def may_read_inventory(user: User) -> bool:
-    """The whole resource inventory: operations center, provisioning, analysts and admins (others see the rows
-    of their customers' subscriptions through `Resource.objects.visible_to`)."""
-    return (
-        user.is_admin_role
-        or user.role in roles.WORKSTATIONS
-        or user.role in (roles.Role.DISPATCHER, roles.Role.ANALYST)
-    )
