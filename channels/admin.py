@@ -133,3 +133,21 @@ _reregister(AuthToken, list_display=(_token_key, "user", _token_created, _token_
 for _model in (AccessAttempt, AccessLog, AccessFailureLog):
     if _model in admin.site._registry:
         _reregister(_model)
+
+
+@admin.register(models.Workstation)
+class WorkstationAdmin(kam_admin.ModelAdmin):
+    list_display = ("code", "name", "name_en", "manager", "is_it_support", "sort_order")
+    list_select_related = ("manager",)
+    search_fields = ("code", "name", "name_en")
+    autocomplete_fields = ("manager",)
+
+
+@admin.register(models.CalendarDay)
+class CalendarDayAdmin(kam_admin.ModelAdmin):
+    """Holidays and worked weekend days: entered each year from the State Council's notice."""
+
+    list_display = ("date", "name", "is_working_day")
+    list_filter = ("is_working_day",)
+    search_fields = ("name",)
+    date_hierarchy = "date"

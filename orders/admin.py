@@ -77,3 +77,61 @@ class AgreementAdmin(kam_admin.ModelAdmin):
     readonly_fields = ("number", "version", "created_at", "reminded_days", "renewal_requested_at")
     inlines = [AgreementItemInline, AgreementVersionInline]
     show_full_result_count = False
+
+
+# --- installed base and provisioning reference data -------------------------------------------------------------
+
+
+class StepTemplateInline(kam_admin.TabularInline):
+    model = models.StepTemplate
+    extra = 0
+    fields = ("sequence", "name", "name_en", "workstation", "action", "duration_hours", "only_with_construction")
+    ordering = ("sequence",)
+
+
+class ProductResourceNeedInline(kam_admin.TabularInline):
+    model = models.ProductResourceNeed
+    extra = 0
+
+
+ProductAdmin.inlines = [*ProductAdmin.inlines, StepTemplateInline, ProductResourceNeedInline]
+
+
+@admin.register(models.Resource)
+class ResourceAdmin(kam_admin.ModelAdmin):
+    """The inventory: rows are added (a new circuit batch, a number block) and retired here; who holds one is
+    changed only by orders (reserve, in use, release), so those fields are read-only."""
+
+    list_display = ("identifier", "kind", "region_code", "status", "subscription", "reserved_for", "released_at")
+    list_filter = ("kind", "status", "region_code")
+    search_fields = ("identifier",)
+    list_select_related = ("subscription",)
+    readonly_fields = ("reserved_for", "reserved_at", "subscription", "in_use_since", "released_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        # a row in use or reserved keeps its state; a free or retired row may be retired or freed again
+        held = obj is not None and obj.status in (models.Resource.Status.RESERVED, models.Resource.Status.IN_USE)
+        return (*self.readonly_fields, "status", "kind", "identifier") if held else self.readonly_fields
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "status":
+            kwargs["choices"] = [
+                (value, label)
+                for value, label in models.Resource.Status.choices
+                if value in (models.Resource.Status.FREE, models.Resource.Status.RETIRED)
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # retire a row instead: its history (released_at, past subscriptions) stays
+
+
+@admin.register(models.Subscription)
+class SubscriptionAdmin(kam_admin.ReadOnlyAdminMixin, kam_admin.ModelAdmin):
+    """Read-mostly: subscriptions change through orders (acceptance, change, termination)."""
+
+    list_display = ("service_id", "customer", "product", "status", "bandwidth_mbps", "monthly_price", "started_on")
+    list_filter = ("status", "product", "sla_class")
+    search_fields = ("service_id", "customer__name")
+    list_select_related = ("customer", "product")
+    raw_id_fields = ("customer", "agreement")

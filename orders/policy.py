@@ -71,3 +71,14 @@ def may_approve_agreement(user: User, agreement) -> bool:
     if user.is_admin_role:
         return True
     return agreement_approvers(agreement).filter(pk=user.pk).exists()
+
+
+# --- installed base (subscriptions, resources, a customer leaving) -------------------------------------------
+
+
+def may_start_customer_leaving(user: User, customer) -> bool:
+    """Terminating everything a customer holds is the customer's editors' call (its account manager, their
+    supervisor, an admin)."""
+    from customers import policy as customer_policy
+
+    return customer_policy.can_edit(user, customer)

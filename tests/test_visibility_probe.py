@@ -27,7 +27,7 @@ from opportunities.models import RoutingStatus
 from tests.channels.factories import UserFactory
 from tests.customers.factories import ContactFactory, CustomerFactory, MemberFactory, SpendFactory, VisitFactory
 from tests.opportunities.factories import OpportunityFactory
-from tests.orders.factories import AgreementFactory
+from tests.orders.factories import AgreementFactory, ResourceFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +94,8 @@ def world(am, teammate, outsider, supervisor):
         ContactFactory(customer=theirs)
         VisitFactory(customer=theirs, visited_by=user)
         OpportunityFactory(customer=theirs)
+    subscription = SubscriptionFactory(customer=customer, service_id="TZ-PROBE-SV-1")
+    ResourceFactory(identifier="TZ-PROBE-CIR-1", status="in_use", subscription=subscription)
     customer.refresh_from_db()
     return SimpleNamespace(
         customer=customer,
@@ -107,6 +109,8 @@ def world(am, teammate, outsider, supervisor):
             "探针港务升级理由",
             opportunity.title,
             agreement.title,
+            subscription.service_id,
+            "TZ-PROBE-CIR-1",
         ],
     )
 

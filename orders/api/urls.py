@@ -1,10 +1,12 @@
 from rest_framework.routers import SimpleRouter
 
-from orders.api import views
+from orders.api import installed, views
 from orders.api.agreements import AgreementViewSet
 
 router = SimpleRouter()
 router.register("products", views.ProductViewSet, basename="api-product")
 router.register("agreements", AgreementViewSet, basename="api-agreement")
+router.register("subscriptions", installed.SubscriptionViewSet, basename="api-subscription")
+router.register("resources", installed.ResourceViewSet, basename="api-resource")
 
 urlpatterns = router.urls

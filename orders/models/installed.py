@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import CustomerOwnedQuerySet
-from kam.db import ScopedQuerySet
+from kam.db import ScopedQuerySet, VisibleToAllQuerySet
 from orders.models.agreements import SlaClass
 
 
@@ -73,8 +73,10 @@ class Subscription(models.Model):
 class ResourceQuerySet(ScopedQuerySet):
     def scope(self, user):
         """Inventory is the operations center's and provisioning's (and admins'); account managers see the
-        resources of their customers' subscriptions through the subscription."""
+        resources of their customers' subscriptions through the subscription, and what is reserved for their
+        customers' order lines through the order (a free row is nobody's customer: not theirs to see)."""
         from channels import roles
+        from orders.models.orders import Order
 
         if (
             user.is_admin_role
@@ -82,7 +84,10 @@ class ResourceQuerySet(ScopedQuerySet):
             or user.role in (roles.Role.DISPATCHER, roles.Role.ANALYST)
         ):
             return self.all()
-        return self.filter(subscription__in=Subscription.objects.visible_to(user))
+        return self.filter(
+            Q(subscription__in=Subscription.objects.visible_to(user).values("pk"))
+            | Q(reserved_for__order__in=Order.objects.visible_to(user).values("pk"))
+        )
 
 
 class Resource(models.Model):
@@ -143,3 +148,28 @@ class Resource(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.identifier}"
+
+
+class ProductResourceNeed(models.Model):
+    """What the resource check reserves for a line of a product (one row per resource kind): data an admin
+    edits, not a mapping in code. `region_matters`: the row must lie in the customer's region (a circuit is
+    built from the local network; a 400 number or a gateway port is not tied to a place)."""
+
+    product = models.ForeignKey(
+        "orders.Product", on_delete=models.CASCADE, related_name="resource_needs", verbose_name=_("product")
+    )
+    kind = models.CharField(_("kind"), max_length=14, choices=Resource.Kind.choices)
+    region_matters = models.BooleanField(_("from the customer's region"), default=True)
+
+    objects = VisibleToAllQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product", "kind"]
+        verbose_name = _("resource a product needs")
+        verbose_name_plural = _("resources products need")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "kind"], name="%(app_label)s_%(class)s_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} {self.kind}"
