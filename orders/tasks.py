@@ -9,3 +9,15 @@ def start_provisioning(order_id: int) -> None:
     from orders.services import provisioning
 
     provisioning.start_order_by_id(order_id)
+
+
+@shared_task(acks_late=True)
+def provisioning_sweep() -> dict:
+    """Work-order SLA (beat, every few minutes): warnings, escalations and customer delay notices, once each."""
+    from dataclasses import asdict
+
+    from channels.notifications import batched_delivery
+    from orders.services import provisioning
+
+    with batched_delivery():
+        return asdict(provisioning.sweep())
