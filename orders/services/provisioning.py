@@ -617,7 +617,7 @@ def _tell_customers(now: dt.datetime) -> int:
             reason = reasons.get(work_order["pk"], _("a step is overdue"))
             committed = order.committed_on.isoformat() if order.committed_on else ""
             text = _(
-                "Your order %(number)s will not be ready by %(date)s: %(reason)s. Your account manager will contact you."
+                "Your order %(number)s will be late (promised %(date)s): %(reason)s. Your account manager will call you."
             ) % {"number": order.number or order.pk, "date": committed, "reason": reason}
             if order.customer_id in mobiles:
                 texts.append((mobiles[order.customer_id], text))
