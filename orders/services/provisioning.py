@@ -116,9 +116,7 @@ def start_order(order: Order, *, now: dt.datetime | None = None) -> bool:
     starts it once (False when it was not submitted). Each line by its product's provisioning type."""
     now = now or timezone.now()
     with transaction.atomic():
-        if not Order.objects.filter(pk=order.pk, status=Order.Status.SUBMITTED).update(
-            status=Order.Status.IN_PROGRESS
-        ):
+        if not Order.objects.filter(pk=order.pk, status=Order.Status.SUBMITTED).update(status=Order.Status.IN_PROGRESS):
             return False
         order.status = Order.Status.IN_PROGRESS
         lines = list(order.lines.filter(status=OrderLine.Status.PENDING).select_related("product"))
@@ -271,9 +269,9 @@ def _complete_order_if_done(order: Order, *, now: dt.datetime) -> bool:
 
 def _step(step: WorkStep) -> WorkStep:
     """The step with what the rules read (its workstation, work order, line and order)."""
-    return WorkStep.objects.select_related(
-        "workstation", "work_order__order_line__order__customer", "assignee"
-    ).get(pk=step.pk)
+    return WorkStep.objects.select_related("workstation", "work_order__order_line__order__customer", "assignee").get(
+        pk=step.pk
+    )
 
 
 def _cas(step: WorkStep, revision: int, states, **changes) -> None:
@@ -540,8 +538,12 @@ def _escalate(now: dt.datetime) -> int:
                 kind="provisioning_escalation",
                 title=_("Overdue: %(step)s (%(number)s)") % {"step": s.name, "number": s.work_order},
                 body=_("Due %(due)s at %(workstation)s, customer %(customer)s; held by %(who)s.")
-                % {"due": _when(s.due_at), "workstation": s.workstation, "customer": s.customer,
-                   "who": s.assignee or _("nobody (in the queue)")},  # fmt: skip
+                % {
+                    "due": _when(s.due_at),
+                    "workstation": s.workstation,
+                    "customer": s.customer,
+                    "who": s.assignee or _("nobody (in the queue)"),
+                },  # fmt: skip
                 link=work_order_link(s.work_order_id),
                 urgent=True,
             )
@@ -617,7 +619,7 @@ def _tell_customers(now: dt.datetime) -> int:
             reason = reasons.get(work_order["pk"], _("a step is overdue"))
             committed = order.committed_on.isoformat() if order.committed_on else ""
             text = _(
-                "Your order %(number)s will be late (promised %(date)s): %(reason)s. Your account manager will call you."
+                "Your order %(number)s will be late (promised %(date)s): %(reason)s. Your manager will call you."
             ) % {"number": order.number or order.pk, "date": committed, "reason": reason}
             if order.customer_id in mobiles:
                 texts.append((mobiles[order.customer_id], text))
