@@ -143,8 +143,6 @@ def start_order(order: Order, *, now: dt.datetime | None = None) -> bool:
 def _activate(line: OrderLine, *, by: User, now: dt.datetime) -> None:
     """BOSS direct activation: the backend answers a reference (line completed → installed base), or an interface
     failure (line failed, recorded for IT support; the operations center retries)."""
-    from orders.services import installed
-
     try:
         reference = get_backend().activate(line)
     except ProvisioningError as exc:
@@ -158,6 +156,8 @@ def _activate(line: OrderLine, *, by: User, now: dt.datetime) -> None:
         status=OrderLine.Status.COMPLETED, external_ref=reference[:64], completed_at=now
     )
     line.status, line.external_ref, line.completed_at = OrderLine.Status.COMPLETED, reference[:64], now
+    from orders.services import installed
+
     installed.apply_line(line, by=by, at=now)
 
 
