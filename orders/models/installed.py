@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import CustomerOwnedQuerySet
-from kam.db import ScopedQuerySet
+from kam.db import ScopedQuerySet, VisibleToAllQuerySet
 from orders.models.agreements import SlaClass
 
 
@@ -143,3 +143,28 @@ class Resource(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.identifier}"
+
+
+class ProductResourceNeed(models.Model):
+    """What the resource check reserves for a line of a product (one row per resource kind): data an admin
+    edits, not a mapping in code. `region_matters`: the row must lie in the customer's region (a circuit is
+    built from the local network; a 400 number or a gateway port is not tied to a place)."""
+
+    product = models.ForeignKey(
+        "orders.Product", on_delete=models.CASCADE, related_name="resource_needs", verbose_name=_("product")
+    )
+    kind = models.CharField(_("kind"), max_length=14, choices=Resource.Kind.choices)
+    region_matters = models.BooleanField(_("from the customer's region"), default=True)
+
+    objects = VisibleToAllQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product", "kind"]
+        verbose_name = _("resource a product needs")
+        verbose_name_plural = _("resources products need")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "kind"], name="%(app_label)s_%(class)s_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} {self.kind}"

@@ -26,6 +26,32 @@ class ProductFactory(DjangoModelFactory):
     sort_order = factory.Sequence(lambda n: 1000 + n)
 
 
+class ResourceFactory(DjangoModelFactory):
+    """A free inventory row (circuit id by default) in Hangzhou, the region of tests' customers."""
+
+    class Meta:
+        model = "orders.Resource"
+
+    kind = "circuit"
+    identifier = factory.Sequence(lambda n: f"HZ-CIR-{n:06d}")
+    region_code = "330100"
+    status = "free"
+
+
+class SubscriptionFactory(DjangoModelFactory):
+    """A live subscription written directly (the flow through orders is orders.services.installed.apply_line)."""
+
+    class Meta:
+        model = "orders.Subscription"
+
+    customer = factory.SubFactory("tests.customers.factories.CustomerFactory")
+    product = factory.LazyFunction(lambda: Product.objects.get(code="INET"))
+    service_id = factory.Sequence(lambda n: f"SVT{n:07d}")
+    bandwidth_mbps = 100
+    monthly_price = Decimal("3000.00")
+    sla_class = "A"
+
+
 class WorkstationFactory(DjangoModelFactory):
     """A provisioning workstation (工位); codes start with t- so they never collide with the reference rows."""
 
