@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('channels', '0008_workstations_calendar'),
         ('customers', '0013_tiering_written'),
-        ('orders', '0003_agreements_orders_provisioning'),
+        ('orders', '0004_installed_resource_needs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -365,3 +365,87 @@ def test_the_sweep_runs_a_constant_number_of_statements(world):
     WorkStep.objects.all().delete()
     many = sweep_statements(world, 100)
     assert few == many
+
+
+# --- the closed loop with the installed base -------------------------------------------------------------
+
+
+def walk(step: WorkStep, person: User) -> WorkStep:
+    """Claim and complete a step as `person`."""
+    step = fresh(step)
+    provisioning.step_claim(step, by=person, revision=step.revision)
+    provisioning.step_complete(step, by=person, revision=step.revision + 1)
+    return fresh(step)
+
+
+def test_acceptance_completes_the_line_creates_the_subscription_and_tells_the_account_manager(world, am):
+    work_order = started(world)
+    first, second, third = steps_of(work_order)
+    walk(first, world.survey.executor)
+    walk(second, world.build.executor)
+    walk(third, world.accept.executor)
+    line = OrderLine.objects.select_related("subscription", "order").get(pk=work_order.order_line_id)
+    assert line.status == OrderLine.Status.COMPLETED
+    assert line.subscription is not None and line.subscription.customer_id == world.customer.pk
+    assert line.subscription.started_on == timezone.localdate()  # billing starts on the acceptance date
+    assert line.order.status == Order.Status.COMPLETED
+    work_order.refresh_from_db()
+    assert work_order.status == WorkOrder.Status.COMPLETED
+    assert Notification.objects.filter(recipient=am, kind="order_completed").exists()
+
+
+def test_a_boss_direct_order_completes_at_once_with_its_subscription(world):
+    order = submitted_order(world, products=[ProductFactory(provisioning_type=Product.Provisioning.BOSS_DIRECT)])
+    provisioning.start_order(order, now=MONDAY)
+    order.refresh_from_db()
+    line = order.lines.get()
+    assert (order.status, line.status) == (Order.Status.COMPLETED, OrderLine.Status.COMPLETED)
+    assert line.external_ref.startswith("PV") and line.subscription_id
+
+
+def test_a_failed_activation_is_retried_by_the_operations_center(world, dispatcher, settings):
+    settings.KAM_PROVISIONING_BACKEND = "tests.orders.test_provisioning.RefusingBackend"
+    order = submitted_order(world, products=[ProductFactory(provisioning_type=Product.Provisioning.BOSS_DIRECT)])
+    provisioning.start_order(order, now=MONDAY)
+    line = order.lines.get()
+    with pytest.raises(PermissionDenied):
+        provisioning.retry_activation(line, by=world.survey.executor)
+    settings.KAM_PROVISIONING_BACKEND = "orders.provisioning_backends.LoggingProvisioningBackend"
+    line = provisioning.retry_activation(line, by=dispatcher)
+    assert line.status == OrderLine.Status.COMPLETED
+    assert ProvisioningFailure.objects.get(line=line).retried_by == dispatcher  # still counted for IT support
+    with pytest.raises(provisioning.StepConflict):
+        provisioning.retry_activation(line, by=dispatcher)
+
+
+@pytest.fixture
+def resource_world(world):
+    """The survey step checks resources: the product needs a circuit id from the customer's region."""
+    from orders.models import ProductResourceNeed
+
+    world.product.step_templates.filter(sequence=1).update(action="resource_check")
+    ProductResourceNeed.objects.create(product=world.product, kind="circuit", region_matters=True)
+    return world
+
+
+def test_resource_check_without_a_free_circuit_blocks_the_step_with_the_reason(resource_world):
+    first = steps_of(started(resource_world))[0]
+    first = walk(first, resource_world.survey.executor)
+    assert first.status == Status.BLOCKED
+    assert "No free" in first.block_reason
+    assert first.work_order.status == WorkOrder.Status.BLOCKED
+
+
+def test_resource_check_reserves_the_circuit_that_becomes_the_service_id(resource_world):
+    from tests.orders.factories import ResourceFactory
+
+    circuit = ResourceFactory(region_code=resource_world.customer.region_id)
+    first, second, third = steps_of(started(resource_world))
+    assert walk(first, resource_world.survey.executor).status == Status.DONE
+    circuit.refresh_from_db()
+    assert circuit.status == "reserved"
+    walk(second, resource_world.build.executor)
+    walk(third, resource_world.accept.executor)
+    circuit.refresh_from_db()
+    assert circuit.status == "in_use"
+    assert circuit.subscription.service_id == circuit.identifier
