@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from channels import roles
-from channels.models import User
+from channels.models import User, Workstation
 from kam.form_helpers import add_service_errors
 from kam.http import safe_next
 from kam.pagination import CappedPaginator, page_of
@@ -65,10 +65,16 @@ def board(request):
     if tab not in selectors.TABS:
         tab = selectors.TAB_OVERDUE
     now = timezone.now()
-    counts = selectors.board_counts(user, cap=CappedPaginator([], 1).cap, now=now)
-    page = _page(request, selectors.board_rows(user, tab=tab, now=now))
+    workstation = request.GET.get("workstation", "")
+    workstation_id = int(workstation) if workstation.isdigit() and len(workstation) < 10 else None
+    base = selectors.open_steps(user)
+    if workstation_id:
+        base = base.filter(workstation_id=workstation_id)
+    counts = selectors.board_counts(user, cap=CappedPaginator([], 1).cap, now=now, base=base)
+    page = _page(request, selectors.board_rows(user, tab=tab, now=now, workstation_id=workstation_id))
     context = {"tab": tab, "tab_label": TAB_LABELS[tab], "tabs": _tabs(counts), "page": page, "now": now,
-               "title": _("Provisioning board")}  # fmt: skip
+               "title": _("Provisioning board"), "workstations": Workstation.objects.order_by("sort_order", "code"),
+               "workstation_id": workstation_id}  # fmt: skip
     return render(request, "orders/provisioning/board.html", context)
 
 
@@ -79,8 +85,10 @@ def my_steps(request):
     if not (policy.works_steps(user) or policy.is_operations_center(user)):
         raise PermissionDenied(_("Only provisioning staff have steps."))
     now = timezone.now()
-    page = _page(request, selectors.my_steps(user))
-    context = {"page": page, "now": now, "title": _("My steps"), "mine": True}
+    tab = request.GET.get("tab", "")
+    page = _page(request, selectors.my_steps(user, tab=tab))
+    links = [(key, TAB_LABELS[key]) for key in (selectors.TAB_OVERDUE, selectors.TAB_BLOCKED)]
+    context = {"page": page, "now": now, "title": _("My steps"), "mine": True, "tab": tab, "tab_links": links}
     return render(request, "orders/provisioning/steps.html", context)
 
 
