@@ -449,3 +449,15 @@ def test_resource_check_reserves_the_circuit_that_becomes_the_service_id(resourc
     circuit.refresh_from_db()
     assert circuit.status == "in_use"
     assert circuit.subscription.service_id == circuit.identifier
+
+
+def test_the_tasks_start_an_order_and_sweep_on_the_beat(world, settings):
+    from orders import tasks
+
+    assert settings.CELERY_BEAT_SCHEDULE["provisioning-sweep"]["task"] == "orders.tasks.provisioning_sweep"
+    order = submitted_order(world)
+    tasks.start_provisioning(order.pk)
+    tasks.start_provisioning(order.pk)  # delivered twice: started once
+    assert WorkOrder.objects.filter(order_line__order=order).count() == 1
+    with time_machine.travel(MONDAY + dt.timedelta(days=30), tick=False):
+        assert tasks.provisioning_sweep()["escalated"] >= 1
