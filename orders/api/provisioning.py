@@ -8,6 +8,7 @@ stands now. Service errors map to one answer each: StepConflict → 409, Permiss
 ValidationError → 400."""
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -165,10 +166,8 @@ def _step_action(name: str, input_serializer, summary: str, description: str):
         common = {"by": request.user, "revision": data.pop("revision")}
         if name == "hand-over":
             to_user = User.objects.filter(pk=data.pop("to_user"), is_active=True).first()
-            if to_user is None:
-                return Response(
-                    {"detail": _("Invalid input."), "errors": {"to_user": [_("No such colleague.")]}}, status=400
-                )
+            if to_user is None:  # the same answer as for someone of another workstation: ids are not probed
+                raise ValidationError({"to_user": [_("Hand the step over to someone of its workstation.")]})
             services.step_hand_over(step, to_user=to_user, **common, **data)
         else:
             getattr(services, f"step_{name}")(step, **common, **data)

@@ -246,7 +246,21 @@ def assessment(request):
         raise PermissionDenied(_("Only managers may open the assessment."))
     form, month = _month(request)
     figures = selectors.assessment(user, month)
-    context = {"form": form, "figures": figures, "month": month, "month_param": month.strftime("%Y-%m")}
+    chart = {
+        "label": _("On time (%)"),
+        "workstations": [
+            {"name": r["workstation__name"], "rate": round(100 * r["rate"])} for r in figures.workstations
+        ],
+        "executors": [
+            {
+                "name": r["completed_by__display_name"] or r["completed_by__username"] or "—",
+                "rate": round(100 * r["rate"]),
+            }
+            for r in figures.executors
+        ],
+    }
+    context = {"form": form, "figures": figures, "month": month, "month_param": month.strftime("%Y-%m"),
+               "chart": chart}  # fmt: skip
     return render(request, "orders/provisioning/assessment.html", context)
 
 

@@ -225,6 +225,8 @@ def test_the_assessment_counts_per_workstation_executor_manager_and_it_support(w
     [station] = figures.workstations
     assert (station["workstation"], station["total"], station["on_time"]) == (world.survey.workstation.pk, 1, 1)
     assert figures.executors[0]["completed_by"] == world.survey.executor.pk
+    assert page.context["chart"]["workstations"] == [{"name": world.survey.workstation.name, "rate": 100}]
+    assert 'id="assessment-chart-data"' in page.content.decode()
     rows = client.get(reverse("orders:provisioning-assessment-list"),
                       {"month": month, "level": "workstation", "key": world.survey.workstation.pk})  # fmt: skip
     assert rows.status_code == 200 and work_order.number in rows.content.decode()
