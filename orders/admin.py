@@ -39,7 +39,7 @@ class StepTemplateAdmin(kam_admin.ModelAdmin):
     autocomplete_fields = ("product",)
 
 
-class WorkStepInline(kam_admin.ReadOnlyAdminMixin, kam_admin.TabularInline):
+class WorkStepInline(kam_admin.TabularInline):
     model = models.WorkStep
     fields = ("sequence", "name", "workstation", "status", "assignee", "due_at", "completed_at", "on_time",
               "block_reason", "times_rejected")  # fmt: skip
@@ -49,6 +49,16 @@ class WorkStepInline(kam_admin.ReadOnlyAdminMixin, kam_admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("workstation", "assignee")
+
+    # Steps move through their actions (compare-and-set, events), never through the admin.
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(models.WorkOrder)

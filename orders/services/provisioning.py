@@ -507,6 +507,7 @@ def _warn(now: dt.datetime) -> int:
         if not steps:
             return 0
         WorkStep.objects.filter(pk__in=[s.pk for s in steps]).update(warned_at=now)
+        WorkOrder.objects.filter(pk__in={s.work_order_id for s in steps}, warned_at__isnull=True).update(warned_at=now)
         StepEvent.objects.bulk_create([StepEvent(step=s, action=Action.WARN, at=now) for s in steps])
         staff = _staff_of({s.workstation_id for s in steps if not s.assignee_id})
         notify_many(

@@ -232,3 +232,12 @@ def test_the_assessment_counts_per_workstation_executor_manager_and_it_support(w
     assert rows.status_code == 200 and work_order.number in rows.content.decode()
     december = client.get(reverse("orders:provisioning-assessment"), {"month": "2026-12"}).context["figures"]
     assert [(m["customer__account_manager"], m["total"], m["right"]) for m in december.managers] == [(am.pk, 1, 1)]
+
+
+def test_the_admin_reads_work_orders_with_their_steps(world, admin_user, client):  # noqa: F811
+    work_order = started(world)
+    client.force_login(admin_user)
+    assert client.get(reverse("admin:orders_workorder_changelist")).status_code == 200
+    page = client.get(reverse("admin:orders_workorder_change", args=[work_order.pk]))
+    assert page.status_code == 200 and "现场勘察" in page.content.decode()
+    assert client.get(reverse("admin:orders_steptemplate_changelist")).status_code == 200
