@@ -269,6 +269,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kam@localhost")
 # Absolute address of the app, for links in e-mails.
 SITE_URL = env.str("KAM_SITE_URL", default="http://localhost:8000")
 SMS_BACKEND = env.str("SMS_BACKEND", default="kam.sms.LoggingSmsBackend")
+# The provisioning system (BOSS direct activation) is outside the system: orders.provisioning_backends is its
+# interface. The deadline warning of a work-order step comes when this share of its time limit is left.
+KAM_PROVISIONING_BACKEND = env.str(
+    "KAM_PROVISIONING_BACKEND", default="orders.provisioning_backends.LoggingProvisioningBackend"
+)
+KAM_PROVISIONING_WARNING_SHARE = env.float("KAM_PROVISIONING_WARNING_SHARE", default=0.25)
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -417,6 +423,11 @@ CELERY_BEAT_SCHEDULE = {
     "agreement-sweep": {
         "task": "orders.tasks.agreement_sweep",
         "schedule": crontab(minute=40, hour=6),
+    },
+    # Work-order SLA: warn before a step's deadline, escalate after it, tell the customer of a late order (once each).
+    "provisioning-sweep": {
+        "task": "orders.tasks.provisioning_sweep",
+        "schedule": 5 * 60,
     },
 }
 # Pending routing older than this (seconds) is re-enqueued by the sweep.

@@ -32,3 +32,37 @@ class OrdersConfig(AppConfig):
             context=installed_views.customer_panel_context, order=45,
         )  # fmt: skip
         segments_installed.register()
+        self._ready_provisioning()
+
+    def _ready_provisioning(self):
+        from channels.notifications import register_kind
+        from customers.panels import register_panel
+        from kam.navigation import register_menu_item
+        from orders import policy
+        from orders.views import provisioning as provisioning_views
+
+        register_kind("work_step", label=_("Work-order step"))
+        register_kind("provisioning_warning", label=_("Step due soon"))
+        register_kind("provisioning_escalation", label=_("Step overdue"))
+        register_kind("provisioning_delay", label=_("Order late"))
+        register_kind("order_completed", label=_("Order completed"))
+        # The 360 page's "orders in flight" panel (three queries: a count, the orders, their current steps).
+        register_panel(
+            "orders_in_flight", title=_("Orders in flight"), template="orders/provisioning/_customer_panel.html",
+            context=provisioning_views.customer_panel_context, order=40,
+        )  # fmt: skip
+        register_menu_item(
+            "my-steps", label=_("My steps"), url_name="orders:my-steps", order=15, visible=policy.works_steps
+        )
+        register_menu_item(
+            "workstation-queue", label=_("Workstation queue"), url_name="orders:provisioning-queue", order=16,
+            visible=policy.works_steps,
+        )  # fmt: skip
+        register_menu_item(
+            "provisioning-board", label=_("Provisioning board"), url_name="orders:provisioning-board", order=115,
+            visible=policy.may_see_operations_board,
+        )  # fmt: skip
+        register_menu_item(
+            "provisioning-assessment", label=_("Provisioning assessment"), url_name="orders:provisioning-assessment",
+            order=135, visible=policy.may_see_assessment,
+        )  # fmt: skip

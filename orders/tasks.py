@@ -17,3 +17,15 @@ def agreement_sweep() -> dict:
     from orders.services import agreements
 
     return agreements.agreement_sweep()
+
+
+@shared_task(acks_late=True)
+def provisioning_sweep() -> dict:
+    """Work-order SLA (beat, every few minutes): warnings, escalations and customer delay notices, once each."""
+    from dataclasses import asdict
+
+    from channels.notifications import batched_delivery
+    from orders.services import provisioning
+
+    with batched_delivery():
+        return asdict(provisioning.sweep())

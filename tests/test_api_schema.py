@@ -72,6 +72,14 @@ DOCUMENTED_PATHS = {
     "/api/v1/exports/": {"get"},
     "/api/v1/exports/{id}/": {"get"},
     "/api/v1/exports/{id}/download/": {"get"},
+    "/api/v1/work-orders/": {"get"},
+    "/api/v1/work-orders/{id}/": {"get"},
+    "/api/v1/work-orders/{id}/steps/{seq}/claim/": {"post"},
+    "/api/v1/work-orders/{id}/steps/{seq}/complete/": {"post"},
+    "/api/v1/work-orders/{id}/steps/{seq}/reject/": {"post"},
+    "/api/v1/work-orders/{id}/steps/{seq}/block/": {"post"},
+    "/api/v1/work-orders/{id}/steps/{seq}/unblock/": {"post"},
+    "/api/v1/work-orders/{id}/steps/{seq}/hand-over/": {"post"},
 }
 
 

@@ -89,6 +89,7 @@ def world(am, teammate, outsider, supervisor):
         claimed_at=timezone.now(),
     )
     agreement = AgreementFactory(customer=customer, title="探针港务专线协议")
+    work_order = _work_order(customer, am)
     for user, name in ((outsider, "温州外部贸易有限公司"), (teammate, "宁波同组物流有限公司")):
         theirs = CustomerFactory(account_manager=user, name=name)
         ContactFactory(customer=theirs)
@@ -111,8 +112,22 @@ def world(am, teammate, outsider, supervisor):
             agreement.title,
             subscription.service_id,
             "TZ-PROBE-CIR-1",
+            work_order.number,
         ],
     )
+
+
+def _work_order(customer, am):
+    """A work order of the customer (the work-orders API list), numbered like the service numbers them."""
+    from orders.models import Order, OrderLine, Product, WorkOrder, WorkStep
+    from tests.orders.factories import WorkstationFactory
+
+    order = Order.objects.create(customer=customer, created_by=am, status=Order.Status.IN_PROGRESS)
+    line = OrderLine.objects.create(order=order, product=Product.objects.get(code="INET"), unit_price=1000)
+    work_order = WorkOrder.objects.create(order_line=line, customer=customer, number="WO99887766")
+    WorkStep.objects.create(work_order=work_order, customer=customer, sequence=1, name="探针勘察",
+                            workstation=WorkstationFactory(), status=WorkStep.Status.READY)  # fmt: skip
+    return work_order
 
 
 def traces(world, response) -> list[str]:

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from orders.api import installed, views
+from orders.api import installed, provisioning, views
 from orders.api.agreements import AgreementViewSet
 
 router = SimpleRouter()
@@ -8,5 +8,6 @@ router.register("products", views.ProductViewSet, basename="api-product")
 router.register("agreements", AgreementViewSet, basename="api-agreement")
 router.register("subscriptions", installed.SubscriptionViewSet, basename="api-subscription")
 router.register("resources", installed.ResourceViewSet, basename="api-resource")
+router.register("work-orders", provisioning.WorkOrderViewSet, basename="api-work-order")
 
 urlpatterns = router.urls

@@ -133,6 +133,9 @@ class WorkStep(models.Model):
     times_rejected = models.PositiveSmallIntegerField(_("times sent back"), default=0)
     warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    # When the deadline warning is due (set with due_at: the step's time limit less the warning margin, in
+    # working hours), so the SLA sweep selects warnings by one indexed comparison.
+    warn_at = models.DateTimeField(_("warn at"), null=True, blank=True)
     # Compare-and-set: every action updates WHERE revision = the one the actor saw, and adds one.
     revision = models.PositiveIntegerField(_("revision"), default=0)
 
@@ -151,6 +154,11 @@ class WorkStep(models.Model):
                 fields=["assignee", "due_at", "id"], condition=Q(status__in=OPEN_STEP_STATES), name="step_mine_idx"
             ),
             models.Index(fields=["workstation", "completed_at"], condition=Q(status="done"), name="step_done_idx"),
+            models.Index(
+                fields=["warn_at", "id"],
+                condition=Q(status__in=OPEN_STEP_STATES, warned_at__isnull=True),
+                name="step_warn_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["work_order", "sequence"], name="%(app_label)s_%(class)s_unique_sequence"),
@@ -213,3 +221,33 @@ class StepEvent(models.Model):
 
     def __str__(self):
         return f"{self.step_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ProvisioningFailureQuerySet(CustomerOwnedQuerySet):
+    customer_field = "line__order__customer"
+
+
+class ProvisioningFailure(models.Model):
+    """An interface failure of the provisioning system (BOSS activation refused or unreachable). Kept after a
+    successful retry: the four-level assessment counts them for IT support per month."""
+
+    line = models.ForeignKey(
+        "orders.OrderLine", on_delete=models.CASCADE, related_name="provisioning_failures", verbose_name=_("order line")
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    message = models.CharField(_("error"), max_length=300)
+    retried_at = models.DateTimeField(_("retried at"), null=True, blank=True)
+    retried_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("retried by"),
+    )  # fmt: skip
+
+    objects = ProvisioningFailureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("provisioning interface failure")
+        verbose_name_plural = _("provisioning interface failures")
+
+    def __str__(self):
+        return f"{self.line_id} {self.at:%Y-%m-%d %H:%M}"

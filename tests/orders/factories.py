@@ -75,3 +75,46 @@ class SubscriptionFactory(DjangoModelFactory):
     bandwidth_mbps = 100
     monthly_price = Decimal("3000.00")
     sla_class = "A"
+
+
+class WorkstationFactory(DjangoModelFactory):
+    """A provisioning workstation (工位); codes start with t- so they never collide with the reference rows."""
+
+    class Meta:
+        model = "channels.Workstation"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"t-ws-{n}")
+    name = factory.Sequence(lambda n: f"测试工位{n}")
+    name_en = factory.Sequence(lambda n: f"Test workstation {n}")
+
+
+class StepTemplateFactory(DjangoModelFactory):
+    class Meta:
+        model = "orders.StepTemplate"
+
+    product = factory.SubFactory(ProductFactory, provisioning_type=Product.Provisioning.WORK_ORDER)
+    sequence = factory.Sequence(lambda n: n + 1)
+    name = factory.Sequence(lambda n: f"步骤{n}")
+    name_en = factory.Sequence(lambda n: f"Step {n}")
+    workstation = factory.SubFactory(WorkstationFactory)
+    duration_hours = 8
+
+
+class ProvisioningOrderFactory(DjangoModelFactory):
+    """A submitted order waiting for provisioning (the customer and the person who entered it are required)."""
+
+    class Meta:
+        model = "orders.Order"
+
+    status = "submitted"
+    created_by = factory.LazyAttribute(lambda o: o.customer.account_manager)
+
+
+class ProvisioningLineFactory(DjangoModelFactory):
+    class Meta:
+        model = "orders.OrderLine"
+
+    product = factory.SubFactory(ProductFactory)
+    quantity = 1
+    unit_price = Decimal("1000")
