@@ -151,8 +151,10 @@ def flat_errors(errors) -> dict:
     """DRF's nested errors of `lines` ({"lines": [{"quantity": [...]}, {}]}) as the services' flat keys."""
     flat: dict = {}
     for field, messages in errors.items():
-        if field == "lines" and isinstance(messages, list) and messages and isinstance(messages[0], dict):
-            for index, line in enumerate(messages):
+        # DRF answers a list of per-line dicts, or (newer) a dict of the failing lines by index.
+        per_line = dict(enumerate(messages)) if isinstance(messages, list) else messages
+        if field == "lines" and isinstance(per_line, dict) and all(isinstance(v, dict) for v in per_line.values()):
+            for index, line in per_line.items():
                 for name, line_messages in line.items():
                     if name == "values" and isinstance(line_messages, dict):
                         for key, value_messages in line_messages.items():
