@@ -309,6 +309,7 @@ SPECTACULAR_SETTINGS = {
         "VisitKindEnum": "customers.models.Visit.Kind",
         "OpportunityKindEnum": "opportunities.models.Kind",
         "ActivityKindEnum": "opportunities.models.Activity.Kind",
+        "OrderKindEnum": "orders.models.Order.Kind",
     },
 }
 

@@ -59,6 +59,16 @@ DOCUMENTED_PATHS = {
     "/api/v1/exports/": {"get"},
     "/api/v1/exports/{id}/": {"get"},
     "/api/v1/exports/{id}/download/": {"get"},
+    # order entry
+    "/api/v1/orders/": {"get", "post"},
+    "/api/v1/orders/{id}/": {"get", "patch"},
+    "/api/v1/orders/{id}/submit/": {"post"},
+    "/api/v1/orders/{id}/cancel/": {"post"},
+    "/api/v1/orders/{id}/approve/": {"post"},
+    "/api/v1/orders/{id}/reject/": {"post"},
+    "/api/v1/pre-acceptances/": {"get", "post"},
+    "/api/v1/pre-acceptances/{id}/convert/": {"post"},
+    "/api/v1/pre-acceptances/{id}/refuse/": {"post"},
 }
 
 
