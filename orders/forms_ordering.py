@@ -49,7 +49,29 @@ class StartForm(forms.Form):
         return data
 
 
-class LineForm(RefuseControlCharacters, forms.Form):
+class TemplateValuesMixin:
+    """The template fields' values as posted, so their checks (orders.order_fields) run with the form's own and
+    the page shows every error at once, even when another field is wrong."""
+
+    def raw_template_values(self) -> dict:
+        found = {}
+        for spec in self.specs:
+            value = self.data.get(self.add_prefix(f"v_{spec.key}"))
+            if value not in ("", None):
+                found[spec.key] = value
+        return found
+
+    def add_template_errors(self, *, partial: bool) -> dict:
+        """Checks the posted template values; their errors go on their fields. Returns the cleaned values."""
+        cleaned, errors = order_fields.validate_values(self.specs, self.raw_template_values(), partial=partial)
+        for key, messages in errors.items():
+            field = f"v_{key.removeprefix('values.')}"
+            if field in self.fields and not self.has_error(field):
+                self.add_error(field, messages)
+        return cleaned
+
+
+class LineForm(TemplateValuesMixin, RefuseControlCharacters, forms.Form):
     """Quantity, price, discount and the product's template fields (one form field per OrderField)."""
 
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_QUANTITY, initial=1)
@@ -94,7 +116,7 @@ class ReasonForm(RefuseControlCharacters, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX)
 
 
-class PreAcceptanceForm(RefuseControlCharacters, forms.Form):
+class PreAcceptanceForm(TemplateValuesMixin, RefuseControlCharacters, forms.Form):
     details = forms.CharField(label=_("What the customer asks for"), max_length=LONG_TEXT, widget=TEXT)
     contact_name = forms.CharField(label=_("Contact name"), required=False, max_length=50)
     contact_phone = forms.CharField(label=_("Contact phone"), required=False, max_length=30)

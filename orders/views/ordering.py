@@ -6,9 +6,10 @@ Views stay thin: every order comes through Order.objects.visible_to(user) (anoth
 change through orders.services.ordering, whose errors become form errors (400) or a conflict message (409).
 The wizard keeps its state in the query string and hidden fields: nothing is written before "save"."""
 
+import re
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
@@ -39,6 +40,7 @@ from orders.selectors import ordering as selectors
 from orders.services import ordering as services
 
 PAGE_SIZE = 25
+ORDER_NUMBER = re.compile(r"^[Oo][Rr]\d{8}$")
 CUSTOMER_CHOICES = 20
 STEPS_TEMPLATE = "orders/provisioning/_order_steps.html"
 
@@ -110,7 +112,12 @@ def order_list(request):
             rows = rows.filter(kind=data["kind"])
         term = data["q"].strip()
         if term:
-            rows = rows.filter(Q(number__iexact=term) | Q(customer__name__icontains=term))
+            # An order number is matched exactly (its unique index); other words search the customer's name.
+            rows = (
+                rows.filter(number=term.upper())
+                if ORDER_NUMBER.match(term)
+                else rows.filter(customer__name__icontains=term)
+            )
     paginator, page, page_error = page_of(request, rows.order_by("-created_at", "-id"), PAGE_SIZE)
     context = {"form": form, "page": page, "paginator": paginator, "page_error": page_error,
                "may_enter": policy.may_enter_order(user)}  # fmt: skip
@@ -205,6 +212,7 @@ def order_new_line(request):
             context.update(review=True, review_values=[(s.label, cleaned.get(s.key)) for s in specs
                                                         if s.key in cleaned])  # fmt: skip
     elif request.method == "POST":
+        line_form.add_template_errors(partial=request.POST.get("step") == "draft")
         context["status"] = 400
     return render(request, "orders/ordering/wizard_line.html", context, status=context["status"])
 
@@ -412,6 +420,8 @@ def pre_acceptance_new(request):
             else:
                 messages.success(request, _("Sent to the operations center."))
                 return redirect("home")
+        else:
+            form.add_template_errors(partial=True)
     context = {"customer": customer, "product": product, "channel": channel, "form": form}
     return render(request, "orders/ordering/pre_acceptance_form.html", context, status=status)
 

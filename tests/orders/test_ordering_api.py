@@ -183,3 +183,51 @@ def test_the_wizard_lists_only_the_products_the_channel_may_accept(am, customer)
     assert "VPMN" in hall_page and "INET" not in hall_page
     refused = page_for(hall_user).get("/orders/new/line/", {"customer": theirs.pk, "kind": "new", "product": inet.pk})
     assert refused.status_code == 404
+
+
+def test_order_filters_on_the_api_and_the_list_page(am, customer):
+    first, second = draft(customer, am), draft(CustomerFactory(account_manager=am), am)
+    ordering.order_cancel(second, by=am, reason="客户取消")
+    api = api_for(am)
+    assert [r["id"] for r in api.get(API, {"status": "cancelled"}).json()["results"]] == [second.pk]
+    assert [r["id"] for r in api.get(API, {"customer": customer.pk}).json()["results"]] == [first.pk]
+    assert api.get(API, {"kind": "terminate"}).json()["results"] == []
+    assert api.get(API, {"customer": "x"}).status_code == 400
+    page = page_for(am).get("/orders/", {"q": first.number.lower()}).content.decode()
+    assert first.number in page and second.number not in page
+
+
+def test_pre_acceptance_pages_send_a_form_and_the_queue_refuses_it_with_a_reason(agent, dispatcher, am, customer):
+    vpmn = Product.objects.get(code="VPMN")
+    client = page_for(agent)
+    choose = client.get("/orders/pre-acceptance/new/", {"customer": customer.pk}).content.decode()
+    assert "VPMN" in choose and "INET" not in choose  # the hotline takes BOSS-direct products only
+    url = f"/orders/pre-acceptance/new/?customer={customer.pk}&product={vpmn.pk}"
+    bad = client.post(url, {"details": "", "v_members": "1"})
+    assert bad.status_code == 400 and "Number of members must be at least 2." in bad.content.decode()
+    assert client.post(url, {"details": "V网 50 人", "v_members": "50"}).status_code == 302
+    form = PreAcceptance.objects.get(customer=customer)
+    assert form.values == {"members": 50}
+
+    assert page_for(am).get("/orders/pre-acceptance/").status_code == 403
+    queue = page_for(dispatcher)
+    assert "V网 50 人" in queue.get("/orders/pre-acceptance/").content.decode()
+    queue.post(f"/orders/pre-acceptance/{form.pk}/refuse/", {"reason": ""})
+    form.refresh_from_db()
+    assert form.status == PreAcceptance.Status.QUEUED
+    queue.post(f"/orders/pre-acceptance/{form.pk}/refuse/", {"reason": "客户已有V网"})
+    form.refresh_from_db()
+    assert (form.status, form.refusal_reason) == (PreAcceptance.Status.REFUSED, "客户已有V网")
+    assert "V网 50 人" not in queue.get("/orders/pre-acceptance/").content.decode()
+
+
+def test_the_won_opportunitys_page_links_its_draft_order(am, outsider, customer):
+    from opportunities.models import Kind, Opportunity, RoutingStatus, Stage
+    from tests.opportunities.factories import OpportunityFactory
+
+    opp = OpportunityFactory(customer=customer, kind=Kind.OPPORTUNITY, stage=Stage.WON,
+                             routing_status=RoutingStatus.CLAIMED, claimed_by=am, assigned_to=am)  # fmt: skip
+    order = draft(customer, am)
+    Opportunity.objects.filter(pk=opp.pk).update(order=order)
+    page = page_for(am).get(f"/opportunities/{opp.pk}/").content.decode()
+    assert f'href="/orders/{order.pk}/" id="opp-order">{order.number}</a>' in page
