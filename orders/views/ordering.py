@@ -148,7 +148,11 @@ def order_new(request):
         search = CustomerSearchForm(request.GET)
         return render(request, "orders/ordering/wizard_customer.html",
                       {"search": search, "results": _customer_choices(request, search)})  # fmt: skip
-    start = StartForm(request.GET if "kind" in request.GET else None, **_start_choices(user, customer))
+    adding_to = _draft_of(user, request.GET.get("order"), customer)
+    posted = request.GET.copy() if "kind" in request.GET else None
+    if posted is not None and adding_to is not None:
+        posted["kind"] = adding_to.kind  # a line added to a draft is of the draft's kind
+    start = StartForm(posted, **_start_choices(user, customer))
     if start.is_bound and start.is_valid():
         data = start.cleaned_data
         product = data["subscription"].product if data["kind"] != Order.Kind.NEW else data["product"]
@@ -157,8 +161,25 @@ def order_new(request):
             query["agreement"] = data["agreement"].pk
         if data["kind"] != Order.Kind.NEW:
             query["subscription"] = data["subscription"].pk
+        if adding_to is not None:
+            query["order"] = adding_to.pk
         return redirect(reverse("orders:order-new-line") + "?" + "&".join(f"{k}={v}" for k, v in query.items()))
-    return render(request, "orders/ordering/wizard_start.html", {"customer": customer, "form": start})
+    context = {"customer": customer, "form": start, "adding_to": adding_to}
+    return render(request, "orders/ordering/wizard_start.html", context)
+
+
+def _draft_of(user, value, customer: Customer) -> Order | None:
+    """The draft a line is added to (`?order=`): one the user may see, of this customer; else a 404."""
+    if not value:
+        return None
+    order = (
+        Order.objects.visible_to(user)
+        .filter(pk=parse_id(value) or 0, customer=customer, status=Order.Status.DRAFT)
+        .first()
+    )
+    if order is None:
+        raise Http404
+    return order
 
 
 def _wizard_state(request) -> dict:
@@ -167,13 +188,16 @@ def _wizard_state(request) -> dict:
     customer = _customer(user, request.GET.get("customer"))
     if customer is None:
         raise Http404
-    kind = request.GET.get("kind") or Order.Kind.NEW
+    adding_to = _draft_of(user, request.GET.get("order"), customer)
+    kind = adding_to.kind if adding_to is not None else request.GET.get("kind") or Order.Kind.NEW
     if kind not in Order.Kind.values:
         raise Http404
     choices = _start_choices(user, customer)
     product = choices["products"].filter(pk=parse_id(request.GET.get("product")) or 0).first()
     agreement = subscription = None
-    if request.GET.get("agreement"):
+    if adding_to is not None:
+        agreement = adding_to.agreement
+    elif request.GET.get("agreement"):
         agreement = choices["agreements"].filter(pk=parse_id(request.GET.get("agreement")) or 0).first()
         if agreement is None:
             raise Http404
@@ -185,7 +209,7 @@ def _wizard_state(request) -> dict:
     if product is None:
         raise Http404
     return {"customer": customer, "kind": kind, "kind_label": Order.Kind(kind).label, "product": product,
-            "agreement": agreement, "subscription": subscription}  # fmt: skip
+            "agreement": agreement, "subscription": subscription, "adding_to": adding_to}  # fmt: skip
 
 
 @require_http_methods(["GET", "POST"])
@@ -221,16 +245,30 @@ def _save(request, state, line_form, header, values, *, submit: bool, context):
     user, data, head = request.user, line_form.cleaned_data, header.cleaned_data
     line = {"product": state["product"], "subscription": state["subscription"], "quantity": data["quantity"],
             "unit_price": data["unit_price"], "discount": data.get("discount") or 0, "values": values}  # fmt: skip
+    order = state["adding_to"]
+    index = 0
     try:
-        order = services.order_create(
-            state["customer"], by=user, kind=state["kind"], agreement=state["agreement"], lines=[line],
-            requested_on=head.get("requested_on"), needs_construction=head.get("needs_construction", False),
-            note=head.get("note") or "",
-        )  # fmt: skip
+        if order is None:
+            order = services.order_create(
+                state["customer"], by=user, kind=state["kind"], agreement=state["agreement"], lines=[line],
+                requested_on=head.get("requested_on"), needs_construction=head.get("needs_construction", False),
+                note=head.get("note") or "",
+            )  # fmt: skip
+        else:
+            rows = [{"product": other.product, "subscription": other.subscription, "quantity": other.quantity,
+                     "unit_price": other.unit_price, "discount": other.discount, "values": other.values}
+                    for other in order.lines.select_related("product", "subscription").order_by("id")]  # fmt: skip
+            index = len(rows)
+            order = services.order_update(order, by=user, lines=[*rows, line])
+    except services.Conflict as exc:
+        messages.error(request, str(exc))
+        return redirect("orders:order-detail", state["adding_to"].pk)
     except ValidationError as exc:
-        line_form.add_value_errors(exc.message_dict, "lines[0].")
-        add_service_errors(header, ValidationError({k: v for k, v in exc.message_dict.items()
-                                                    if not k.startswith("lines[")}))  # fmt: skip
+        mine = f"lines[{index}]."
+        line_form.add_value_errors({k: v for k, v in exc.message_dict.items() if k.startswith(mine)}, mine)
+        others = {k: v for k, v in exc.message_dict.items() if not k.startswith(mine)}
+        if others:
+            add_service_errors(header, ValidationError(others))
         return render(request, "orders/ordering/wizard_line.html", {**context, "review": False}, status=400)
     if not submit:
         messages.success(request, _("Draft order %(number)s saved.") % {"number": order.number})

@@ -231,3 +231,18 @@ def test_the_won_opportunitys_page_links_its_draft_order(am, outsider, customer)
     Opportunity.objects.filter(pk=opp.pk).update(order=order)
     page = page_for(am).get(f"/opportunities/{opp.pk}/").content.decode()
     assert f'href="/orders/{order.pk}/" id="opp-order">{order.number}</a>' in page
+
+
+def test_the_wizard_adds_a_line_to_a_draft_of_the_same_customer_only(am, customer):
+    order = draft(customer, am)
+    client = page_for(am)
+    vpmn = Product.objects.get(code="VPMN")
+    step = client.get("/orders/new/", {"customer": customer.pk, "order": order.pk, "kind": "terminate",
+                                       "product": vpmn.pk})  # fmt: skip
+    assert step.status_code == 302 and f"order={order.pk}" in step["Location"] and "kind=new" in step["Location"]
+    posted = {"line-quantity": 1, "line-unit_price": "10", "line-v_members": "30", "line-v_short_prefix": "61",
+              "line-v_short_digits": "4", "step": "draft"}  # fmt: skip
+    assert client.post(step["Location"], posted)["Location"] == f"/orders/{order.pk}/"
+    assert [line.product.code for line in order.lines.order_by("id")] == ["INET", "VPMN"]
+    other = CustomerFactory(account_manager=am)
+    assert client.get("/orders/new/", {"customer": other.pk, "order": order.pk}).status_code == 404
