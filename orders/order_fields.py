@@ -23,6 +23,9 @@ APN_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 APN_PATTERN = re.compile(rf"^{APN_LABEL}(?:\.{APN_LABEL})*$")
 APN_MAX = 62
 IP_PREFIX_BOUNDS = (8, 32)
+# Beyond any template bound, and what a number in a JSON document may safely hold: a field an admin leaves
+# unbounded still refuses 1e999999.
+NUMBER_LIMIT = Decimal("1e12")
 ADDRESS_MIN = 5
 
 
@@ -38,7 +41,7 @@ def _number(value, *, whole: bool) -> Decimal | None:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
-    if not number.is_finite() or (whole and number != number.to_integral_value()):
+    if not number.is_finite() or abs(number) >= NUMBER_LIMIT or (whole and number != number.to_integral_value()):
         return None
     return number
 

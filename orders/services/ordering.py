@@ -54,6 +54,7 @@ ROLE_CHANNEL = {
     roles.Role.PHONE_ACCOUNT_MANAGER: "phone_account_manager",
     roles.Role.AGENT: "group_hotline",
     roles.Role.DISPATCHER: "operations_center",
+    roles.Role.ADMIN: "operations_center",  # an admin entering an order acts as the operations center
 }
 
 
@@ -66,13 +67,13 @@ def detail_link(order: Order) -> str:
 
 
 def intake_channel_of(user: User) -> ChannelType | None:
-    """The channel an order or form is taken through: the person's own, their partner's, else their role's.
-    None for admins without a channel (they may act for every channel)."""
+    """The channel an order or form is taken through: the person's own, their partner's, else their role's
+    (None for a role that takes no orders)."""
     if user.channel_type_id:
         return user.channel_type
     if user.partner_id:
         return user.partner.channel_type
-    code = ROLE_CHANNEL.get(user.role)
+    code = ROLE_CHANNEL.get(roles.Role.ADMIN if user.is_superuser else user.role)
     return ChannelType.objects.filter(code=code).first() if code else None
 
 

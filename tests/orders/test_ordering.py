@@ -73,7 +73,7 @@ CASES = [
     ("INET", "bandwidth", 10001, False), ("INET", "bandwidth", "abc", False),
     ("SDWAN", "bandwidth", "100", True), ("SDWAN", "bandwidth", 150, False),
     ("VPMN", "members", 2, True), ("VPMN", "members", 10000, True), ("VPMN", "members", 1, False),
-    ("VPMN", "members", 10001, False), ("VPMN", "members", 2.5, False),
+    ("VPMN", "members", 10001, False), ("VPMN", "members", 2.5, False), ("VPMN", "members", "1e999999", False),
     ("VPMN", "short_prefix", "61", True), ("VPMN", "short_prefix", "69", True), ("VPMN", "short_prefix", "60", False),
     ("VPMN", "short_digits", 3, True), ("VPMN", "short_digits", 6, True), ("VPMN", "short_digits", 7, False),
     ("INET", "ip_block", 24, True), ("INET", "ip_block", 30, True), ("INET", "ip_block", 23, False),
@@ -121,6 +121,15 @@ def test_a_clean_order_is_submitted_with_its_committed_date_and_provisioning_que
     assert order.committed_on == calendar.add_working_days(timezone.localdate(), 10)
     assert order.lines.get().provisioning_type == Product.Provisioning.WORK_ORDER
     assert len(callbacks) == 1  # start_provisioning, after commit
+
+
+def test_an_admin_enters_orders_as_the_operations_center(customer, admin_user):
+    line = {"product": product("VPMN"), "unit_price": Decimal("0"),
+            "values": {"members": 30, "short_prefix": "61", "short_digits": 4}}  # fmt: skip
+    order = ordering.order_create(customer, by=admin_user, lines=[line])
+    assert order.intake_channel.code == "operations_center"
+    order = ordering.order_submit(order, by=admin_user)
+    assert order.committed_on == calendar.add_working_days(timezone.localdate(), 1)
 
 
 def test_construction_takes_the_construction_lead_time(customer, am):
