@@ -18,10 +18,10 @@ class OrdersConfig(AppConfig):
         register_kind("order", label=_("Order"))
         register_kind("pre_acceptance", label=_("Pre-acceptance form"))
         register_menu_item(
-            "orders", label=_("Orders"), url_name="orders:order-list", order=30, visible=policy.may_enter_order
+            "orders", label=_("Orders"), url_name="orders:order-list", order=32, visible=policy.may_enter_order
         )
         register_menu_item(
-            "pre-acceptance", label=_("Pre-acceptance form"), url_name="orders:pre-acceptance-new", order=35,
+            "pre-acceptance", label=_("Pre-acceptance form"), url_name="orders:pre-acceptance-new", order=34,
             visible=lambda user: policy.may_submit_pre_acceptance(user) and not policy.may_enter_order(user),
         )  # fmt: skip
         register_menu_item(
