@@ -316,6 +316,7 @@ SPECTACULAR_SETTINGS = {
         "OpportunityKindEnum": "opportunities.models.Kind",
         "ActivityKindEnum": "opportunities.models.Activity.Kind",
         "AgreementStatusEnum": "orders.models.Agreement.Status",
+        "OrderKindEnum": "orders.models.Order.Kind",
     },
 }
 

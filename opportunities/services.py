@@ -44,6 +44,7 @@ from opportunities.models import (
     StageSetting,
     Transfer,
 )
+from orders.services import ordering
 
 logger = logging.getLogger("kam.opportunities")
 CODE_PREFIX = "OP"
@@ -664,6 +665,11 @@ def opportunity_close(
         _stage_write(opp, by=by, to=result, now=now, note=note, extra={
             "closed_at": now, "close_reason": reason, "competitor": competitor.strip(), "close_note": note,
         })  # fmt: skip
+        if result == Stage.WON and opp.order_id is None:
+            # A won opportunity creates its draft order (seed 000 4.6); the link is kept on this side.
+            order = ordering.order_from_opportunity(opp, by=by)
+            Opportunity.objects.filter(pk=opp.pk).update(order=order)
+            opp.order = order
         notify([opp.captured_by, opp.customer.account_manager], kind="opportunity",
                title=_("%(result)s: %(title)s") % {"result": Stage(result).label, "title": opp.title},
                body=reason.label if reason else "", link=detail_link(opp))  # fmt: skip

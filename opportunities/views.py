@@ -49,6 +49,7 @@ from opportunities.models import (
     StageSetting,
     next_stage_forward,
 )
+from orders.models import Order
 
 PAGE_SIZE = 25
 KANBAN_CARDS = 30  # cards per column; the column header shows the full count
@@ -68,7 +69,7 @@ def _get_visible(user: User, pk: int) -> Opportunity:
     rows = _visible(user).select_related(
         "customer__region", "customer__industry", "customer__account_manager", "captured_by", "contact_channel",
         "assigned_to", "assigned_team", "assigned_partner", "assigned_channel", "second_cover", "claimed_by",
-        "routed_by_rule", "close_reason",
+        "routed_by_rule", "close_reason", "order",
     )  # fmt: skip
     try:
         return rows.get(pk=pk)
@@ -256,6 +257,8 @@ def _detail_context(request, opp: Opportunity, bound: dict | None = None) -> dic
         "may_qualify": may_work and opp.kind == Kind.LEAD and not opp.stage,
         "may_close": may_work and is_open,
         "may_activity": may_work,
+        # The draft order a win created: a link when the user may see it (Order.objects.visible_to).
+        "order_visible": bool(opp.order_id) and Order.objects.visible_to(user).filter(pk=opp.order_id).exists(),
     }
     if context["may_return"]:
         context["return_form"] = bound.get("return") or ReturnForm()

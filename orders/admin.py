@@ -188,3 +188,45 @@ class ProvisioningFailureAdmin(kam_admin.ReadOnlyAdminMixin, kam_admin.ModelAdmi
     list_display = ("at", "line", "message", "retried_at", "retried_by")
     list_select_related = ("line", "retried_by")
     date_hierarchy = "at"
+
+
+# --- order entry: templates, lead times and accepting channels on the product; orders; pre-acceptance forms ---
+
+
+class OrderFieldInline(kam_admin.TabularInline):
+    model = models.OrderField
+    extra = 0
+    fields = ("sort_order", "key", "name", "name_en", "kind", "required", "min_value", "max_value", "max_length",
+              "choices", "help_text")  # fmt: skip
+
+
+ProductAdmin.inlines = [*getattr(ProductAdmin, "inlines", []), OrderFieldInline]
+ProductAdmin.filter_horizontal = (*getattr(ProductAdmin, "filter_horizontal", ()), "accepting_channels")
+ProductAdmin.list_display = (*ProductAdmin.list_display, "lead_time_days", "construction_lead_time_days")
+
+
+class OrderLineInline(kam_admin.TabularInline):
+    model = models.OrderLine
+    extra = 0
+    fields = ("product", "quantity", "unit_price", "discount", "values", "subscription", "status", "provisioning_type")
+    raw_id_fields = ("subscription",)
+
+
+@admin.register(models.Order)
+class OrderAdmin(kam_admin.ModelAdmin):
+    list_display = ("number", "customer", "kind", "status", "source", "intake_channel", "committed_on", "created_at")
+    list_filter = ("status", "kind", "source")
+    search_fields = ("number", "customer__name")
+    raw_id_fields = ("customer", "agreement", "created_by", "approved_by")
+    readonly_fields = ("number", "created_at")
+    list_select_related = ("customer", "intake_channel")
+    inlines = [OrderLineInline]
+
+
+@admin.register(models.PreAcceptance)
+class PreAcceptanceAdmin(kam_admin.ModelAdmin):
+    list_display = ("id", "customer", "product", "channel", "status", "submitted_by", "submitted_at")
+    list_filter = ("status", "channel")
+    search_fields = ("customer__name", "details")
+    raw_id_fields = ("customer", "submitted_by", "handled_by", "order")
+    list_select_related = ("customer", "product", "channel", "submitted_by")

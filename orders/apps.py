@@ -13,6 +13,7 @@ class OrdersConfig(AppConfig):
         from orders import policy, segments_installed
         from orders.views import agreements as agreement_views
         from orders.views import installed as installed_views
+        from orders.views import provisioning as provisioning_views
 
         register_menu_item("products", label=_("Products"), url_name="orders:product-list", order=150)
 
@@ -26,27 +27,29 @@ class OrdersConfig(AppConfig):
             context=agreement_views.customer_panel_context, order=30,
         )  # fmt: skip
         register_kind("agreement", label=_("Agreement"))
-        # Installed base: the 360 "Subscriptions" panel and the "holds / does not hold product" criteria.
-        register_panel(
-            "subscriptions", title=_("Subscriptions"), template="orders/installed/_customer_panel.html",
-            context=installed_views.customer_panel_context, order=45,
+
+        # Order entry and the operations center's pre-acceptance queue.
+        register_kind("order", label=_("Order"))
+        register_kind("pre_acceptance", label=_("Pre-acceptance form"))
+        register_menu_item(
+            "orders", label=_("Orders"), url_name="orders:order-list", order=32, visible=policy.may_enter_order
+        )
+        register_menu_item(
+            "pre-acceptance", label=_("Pre-acceptance form"), url_name="orders:pre-acceptance-new", order=34,
+            visible=lambda user: policy.may_submit_pre_acceptance(user) and not policy.may_enter_order(user),
         )  # fmt: skip
-        segments_installed.register()
-        self._ready_provisioning()
+        register_menu_item(
+            "pre-acceptance-queue", label=_("Pre-acceptance queue"), url_name="orders:pre-acceptance-queue",
+            order=115, visible=policy.may_handle_pre_acceptance,
+        )  # fmt: skip
 
-    def _ready_provisioning(self):
-        from channels.notifications import register_kind
-        from customers.panels import register_panel
-        from kam.navigation import register_menu_item
-        from orders import policy
-        from orders.views import provisioning as provisioning_views
-
+        # Provisioning: the 360 "orders in flight" panel (a count, the orders, their current steps), the
+        # workstations' desks, the operations board and the four-level assessment.
         register_kind("work_step", label=_("Work-order step"))
         register_kind("provisioning_warning", label=_("Step due soon"))
         register_kind("provisioning_escalation", label=_("Step overdue"))
         register_kind("provisioning_delay", label=_("Order late"))
         register_kind("order_completed", label=_("Order completed"))
-        # The 360 page's "orders in flight" panel (three queries: a count, the orders, their current steps).
         register_panel(
             "orders_in_flight", title=_("Orders in flight"), template="orders/provisioning/_customer_panel.html",
             context=provisioning_views.customer_panel_context, order=40,
@@ -59,10 +62,17 @@ class OrdersConfig(AppConfig):
             visible=policy.works_steps,
         )  # fmt: skip
         register_menu_item(
-            "provisioning-board", label=_("Provisioning board"), url_name="orders:provisioning-board", order=115,
+            "provisioning-board", label=_("Provisioning board"), url_name="orders:provisioning-board", order=116,
             visible=policy.may_see_operations_board,
         )  # fmt: skip
         register_menu_item(
             "provisioning-assessment", label=_("Provisioning assessment"), url_name="orders:provisioning-assessment",
             order=135, visible=policy.may_see_assessment,
         )  # fmt: skip
+
+        # Installed base: the 360 "Subscriptions" panel and the "holds / does not hold product" criteria.
+        register_panel(
+            "subscriptions", title=_("Subscriptions"), template="orders/installed/_customer_panel.html",
+            context=installed_views.customer_panel_context, order=45,
+        )  # fmt: skip
+        segments_installed.register()

@@ -80,6 +80,16 @@ DOCUMENTED_PATHS = {
     "/api/v1/work-orders/{id}/steps/{seq}/block/": {"post"},
     "/api/v1/work-orders/{id}/steps/{seq}/unblock/": {"post"},
     "/api/v1/work-orders/{id}/steps/{seq}/hand-over/": {"post"},
+    # order entry
+    "/api/v1/orders/": {"get", "post"},
+    "/api/v1/orders/{id}/": {"get", "patch"},
+    "/api/v1/orders/{id}/submit/": {"post"},
+    "/api/v1/orders/{id}/cancel/": {"post"},
+    "/api/v1/orders/{id}/approve/": {"post"},
+    "/api/v1/orders/{id}/reject/": {"post"},
+    "/api/v1/pre-acceptances/": {"get", "post"},
+    "/api/v1/pre-acceptances/{id}/convert/": {"post"},
+    "/api/v1/pre-acceptances/{id}/refuse/": {"post"},
 }
 
 

@@ -21,9 +21,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from channels.models import Role
+from channels.models import ChannelType, Role
 from customers.models import TierChange
 from opportunities.models import RoutingStatus
+from orders.models import Order, OrderLine, PreAcceptance, Product
 from tests.channels.factories import UserFactory
 from tests.customers.factories import ContactFactory, CustomerFactory, MemberFactory, SpendFactory, VisitFactory
 from tests.opportunities.factories import OpportunityFactory
@@ -90,6 +91,12 @@ def world(am, teammate, outsider, supervisor):
     )
     agreement = AgreementFactory(customer=customer, title="探针港务专线协议")
     work_order = _work_order(customer, am)
+    # Order entry: a draft order and a queued pre-acceptance form of the owner's customer.
+    order = Order.objects.create(customer=customer, created_by=am, note="探针港务订单")
+    PreAcceptance.objects.create(customer=customer, product=Product.objects.get(code="VPMN"),
+                                 channel=ChannelType.objects.get(code="group_hotline"), details="探针港务预受理",
+                                 submitted_by=am)  # fmt: skip
+    OrderLine.objects.create(order=order, product=Product.objects.get(code="VPMN"), unit_price=0)
     for user, name in ((outsider, "温州外部贸易有限公司"), (teammate, "宁波同组物流有限公司")):
         theirs = CustomerFactory(account_manager=user, name=name)
         ContactFactory(customer=theirs)
@@ -228,6 +235,8 @@ def searches(world) -> dict[str, dict]:
         "/customers/lookup/": {"phone": "0574-8686 1234"},
         "/customers/merge/": {"q": "探针港务"},
         "/opportunities/new/customers/": {"customer_q": "探针港务"},
+        "/orders/new/": {"q": "探针港务"},
+        "/orders/pre-acceptance/new/": {"q": "探针港务"},
         "/customers/duplicate-check/": {"name": world.customer.name, "phone": "0574-8686 1234"},
     }
 
