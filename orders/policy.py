@@ -52,13 +52,14 @@ def may_handle_agreement(user: User, agreement) -> bool:
     return user.is_admin_role or user.pk in (agreement.created_by_id, agreement.customer.account_manager_id)
 
 
-def agreement_approvers(agreement) -> QuerySet[User]:
-    """Who approves an agreement internally: the supervisor of the team of the customer's account manager;
-    the admins when there is none.
+def approvers(customer) -> QuerySet[User]:
+    """Who approves what goes beyond the standard terms for `customer` (an agreement before signing, an order
+    beyond its agreement): the supervisor of the team of the customer's account manager; the admins when there
+    is none.
 
-    ONE swappable rule: the sales-execution issue replaces it with commercial authority (approval by
-    amount and discount). `may_approve_agreement` and the submit notification both ask this function."""
-    manager = agreement.customer.account_manager
+    ONE swappable rule: the sales-execution issue replaces it with commercial authority (approval by amount
+    and discount). Agreements and orders, their checks and their notifications, all ask this function."""
+    manager = customer.account_manager
     if manager is not None and manager.team_id:
         supervisors = User.objects.filter(supervised_teams=manager.team_id, is_active=True)
         if supervisors.exists():
@@ -66,11 +67,17 @@ def agreement_approvers(agreement) -> QuerySet[User]:
     return User.objects.filter(role=Role.ADMIN, is_active=True)
 
 
+def may_approve(user: User, customer) -> bool:
+    """An admin, or one of `approvers(customer)`."""
+    return user.is_admin_role or approvers(customer).filter(pk=user.pk).exists()
+
+
+def agreement_approvers(agreement) -> QuerySet[User]:
+    return approvers(agreement.customer)
+
+
 def may_approve_agreement(user: User, agreement) -> bool:
-    """An admin, or one of `agreement_approvers` (see there: to be replaced by commercial authority)."""
-    if user.is_admin_role:
-        return True
-    return agreement_approvers(agreement).filter(pk=user.pk).exists()
+    return may_approve(user, agreement.customer)
 
 
 # --- installed base (subscriptions, resources, a customer leaving) -------------------------------------------
@@ -143,26 +150,12 @@ def may_enter_order(user: User) -> bool:
 
 
 def may_approve_order(user: User, order) -> bool:
-    """An order beyond its agreement: the supervisor of the customer's team (the team of the customer's account
-    manager), or an admin. Reads `order.customer.account_manager.team` (select it with the order).
-
-    Sales execution will replace this with commercial authority."""
-    if user.is_admin_role:
-        return True
-    if user.role != roles.Role.SUPERVISOR:
-        return False
-    manager = order.customer.account_manager
-    team = manager.team if manager is not None and manager.team_id else None
-    return team is not None and team.supervisor_id == user.pk
+    """An order beyond its agreement: see `approvers` (to be replaced by commercial authority)."""
+    return may_approve(user, order.customer)
 
 
-def order_approvers(order) -> list[User]:
-    """Who hears that an order waits for approval: the supervisor `may_approve_order` names, else the admins."""
-    manager = order.customer.account_manager
-    supervisor = manager.team.supervisor if manager is not None and manager.team_id else None
-    if supervisor is not None and supervisor.is_active:
-        return [supervisor]
-    return list(User.objects.filter(role=roles.Role.ADMIN, is_active=True))
+def order_approvers(order) -> QuerySet[User]:
+    return approvers(order.customer)
 
 
 def may_submit_pre_acceptance(user: User) -> bool:

@@ -25,6 +25,7 @@ from kam.api.filters import IdFilter
 from kam.api.viewsets import ScopedViewSet, validated
 from kam.db import LONG_TEXT
 from orders import policy
+from orders.api.agreements import ReasonSerializer  # one reason shape for every action
 from orders.models import Agreement, Order, OrderLine, PreAcceptance, Product, Subscription
 from orders.selectors import ordering as selectors
 from orders.services import ordering as services
@@ -121,10 +122,6 @@ class OrderInputSerializer(serializers.Serializer):
 class OrderUpdateSerializer(OrderInputSerializer):
     customer = None
     kind = None
-
-
-class ReasonSerializer(serializers.Serializer):
-    reason = StrictCharField(max_length=services.REASON_MAX)
 
 
 class PreAcceptanceInputSerializer(serializers.Serializer):
