@@ -27,6 +27,7 @@ from channels.models import ChannelType, Role, User, Workstation
 from customers.models import Contact, Customer, SpendRecord
 from kam.db import numbered_code
 from kam.demo import Summary, TimedSteps
+from orders.demo_installed import POOL, seed_resource_pool
 from orders.models import (
     Agreement,
     AgreementItem,
@@ -36,6 +37,7 @@ from orders.models import (
     OrderField,
     OrderLine,
     Product,
+    ProductResourceNeed,
     Resource,
     StepEvent,
     StepTemplate,
@@ -58,19 +60,8 @@ CATEGORY_PRODUCTS = {
     "iot": ("IOT",),
     "other": ("SEC", "ECARD"),
 }
-# What a subscription of a product holds in the inventory (the demo's pool follows the same kinds).
-RESOURCE_KINDS = {
-    "INET": ("circuit", "ip_block"),
-    "DATA": ("circuit",),
-    "MPLS": ("circuit",),
-    "SDWAN": ("circuit",),
-    "IDC": ("port",),
-    "EBB": ("circuit",),
-    "N400": ("number_block",),
-    "SWBD": ("number_block",),
-    "IMSFIX": ("number_block",),
-    "MAS": ("port",),
-}
+# Products whose lines are circuits (the SLA class of a line follows the customer's tier).
+LINE_PRODUCTS = ("INET", "DATA", "MPLS", "SDWAN", "IDC", "EBB")
 BANDWIDTHS = (10, 20, 50, 100, 200, 500, 1000)
 SLA_BY_TIER = {"A1": "AAA", "A2": "AA", "B1": "AA", "B2": "A"}
 
@@ -199,6 +190,9 @@ class DemoOrders(TimedSteps):
         for s in StepTemplate.objects.order_by("product_id", "sequence"):
             self.steps[s.product_id].append(s)
         self.workstations = list(Workstation.objects.all())
+        self.needs: dict[int, list[str]] = defaultdict(list)
+        for product_id, kind in ProductResourceNeed.objects.values_list("product_id", "kind"):
+            self.needs[product_id].append(kind)
         self.channels = {c.code: c for c in ChannelType.objects.all()}
         contacts = dict(
             Contact.objects.filter(customer__is_demo=True, mobile__gt="")
@@ -270,29 +264,25 @@ class DemoOrders(TimedSteps):
     # --- inventory ------------------------------------------------------------------------------------------
 
     def _resources(self) -> None:
-        """A pool per city, large enough for the installed base plus the orders in flight."""
-        per_kind = defaultdict(int)
+        """The demo pool per city (orders.demo_installed), large enough for the installed base and the orders in
+        flight of the busiest city."""
+        demand: dict[tuple[str, str], int] = defaultdict(int)
         for c in self.customers.values():
             for category in c.categories:
-                for code in CATEGORY_PRODUCTS.get(category, ())[:1]:
-                    for kind in RESOURCE_KINDS.get(code, ()):
-                        per_kind[(c.city, kind)] += 1
-        start = Resource.objects.count()
-        rows = []
-        for city in self.cities:
-            for kind in ("circuit", "ip_block", "number_block", "port"):
-                wanted = int(per_kind[(city, kind)] * 1.6) + 40
-                for n in range(wanted):
-                    rows.append(
-                        Resource(kind=kind, identifier=_identifier(kind, city, start + len(rows) + n), region_code=city)
-                    )
-        Resource.objects.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)
+                for code in CATEGORY_PRODUCTS.get(category, ())[:2]:
+                    product = self.products.get(code)
+                    for kind in self.needs.get(product.pk, ()) if product else ():
+                        demand[(c.city, kind)] += 1
+        if self.target_subscriptions:
+            factor = self.target_subscriptions / max(1, sum(len(c.categories) for c in self.customers.values()))
+            demand = {key: int(n * factor) + 1 for key, n in demand.items()}
+        scale = max([n / POOL[kind][1] for (_city, kind), n in demand.items()] or [1]) * 1.5 + 1
+        created = seed_resource_pool(self.cities, scale=scale)
         self.free: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for pk, kind, city in (
-            Resource.objects.filter(status="free").values_list("pk", "kind", "region_code").order_by("pk")
-        ):
+        rows = Resource.objects.filter(status="free").values_list("pk", "kind", "region_code").order_by("-pk")
+        for pk, kind, city in rows:
             self.free[(city, kind)].append(pk)
-        self.summary.counts[_("resources")] += len(rows)
+        self.summary.counts[_("resources")] += created
 
     def _take(self, city: str, kind: str) -> int | None:
         pool = self.free.get((city, kind)) or self.free.get((self.cities[0], kind))
@@ -442,7 +432,7 @@ class DemoOrders(TimedSteps):
                 bandwidth_mbps=values.get("bandwidth"),
                 members=values.get("members"),
                 monthly_price=price,
-                sla_class=SLA_BY_TIER.get(c.tier, "standard") if product.code in RESOURCE_KINDS else "standard",
+                sla_class=SLA_BY_TIER.get(c.tier, "standard") if product.code in LINE_PRODUCTS else "standard",
                 attributes=values,
                 started_on=started,
             )
@@ -450,7 +440,7 @@ class DemoOrders(TimedSteps):
         Subscription.objects.bulk_create(subs, batch_size=BATCH)
         taken = []
         for s, (c, product) in zip(subs, plans, strict=True):
-            for kind in RESOURCE_KINDS.get(product.code, ()):
+            for kind in self.needs.get(product.pk, ()):
                 pk = self._take(c.city, kind)
                 if pk is not None:
                     taken.append((pk, s.pk, s.started_on))
@@ -471,7 +461,7 @@ class DemoOrders(TimedSteps):
         values = {}
         for f in self.fields.get(product.pk, []):
             values[f.key] = _field_value(self.rng, f, c)
-        if product.code in RESOURCE_KINDS and "bandwidth" not in values and product.category.startswith("专线"):
+        if product.code in LINE_PRODUCTS and "bandwidth" not in values:
             values["bandwidth"] = self.rng.choice(BANDWIDTHS)
         return values
 
@@ -578,6 +568,7 @@ class DemoOrders(TimedSteps):
     def _work_orders(self, plans, lines: list[OrderLine]) -> None:
         rng = self.rng
         work_orders, step_rows, events = [], [], []
+        opened = 0
         for state, line_index, order, c, started in plans:
             line = lines[line_index]
             templates = [
@@ -592,8 +583,10 @@ class DemoOrders(TimedSteps):
             )
             moment = started
             current = len(templates) if state == "done" else rng.randint(0, len(templates) - 1)
-            blocked = state == "open" and rng.random() < 0.12
-            overdue = state == "open" and not blocked and rng.random() < 0.25
+            # of the work orders in flight, one in eight is blocked and one in four late (deterministic shares)
+            opened += state == "open"
+            blocked = state == "open" and opened % 8 == 3
+            overdue = state == "open" and not blocked and opened % 4 == 1
             steps = []
             for i, t in enumerate(templates):
                 executors = self.executors.get(t.workstation_id) or [None]
@@ -668,7 +661,7 @@ class DemoOrders(TimedSteps):
         resources back in the pool (seed 000 I.3 item 21)."""
         holding = defaultdict(list)
         for s, c in self.subscriptions:
-            if s.product.code in RESOURCE_KINDS:
+            if self.needs.get(s.product_id):
                 holding[c.pk].append(s)
         candidates = [pk for pk, subs in holding.items() if self.customers[pk].tier in ("C", "D") and len(subs) >= 1]
         if not candidates:
@@ -744,29 +737,6 @@ def _price(rng: random.Random, product: Product) -> Decimal:
     if high <= low:
         return low
     return (low + (high - low) * D(rng.randint(0, 100)) / 100).quantize(D("0.01"))
-
-
-def _identifier(kind: str, city: str, n: int) -> str:
-    area = {
-        "330100": "0571",
-        "330200": "0574",
-        "330300": "0577",
-        "330400": "0573",
-        "330500": "0572",
-        "330600": "0575",
-        "330700": "0579",
-        "330800": "0570",
-        "330900": "0580",
-        "331000": "0576",
-        "331100": "0578",
-    }.get(city, "0571")
-    if kind == "circuit":
-        return f"ZJ{area}-MSTP-{n:06d}"
-    if kind == "ip_block":
-        return f"10.{n // 8192 % 256}.{n // 32 % 256}.{n % 32 * 8}/29"
-    if kind == "number_block":
-        return f"{area}-8{n:06d}x"
-    return f"{area}-PORT-{n:06d}"
 
 
 def _field_value(rng: random.Random, f: OrderField, c: Cust):
