@@ -17,15 +17,17 @@ def at(day: str, time: str) -> dt.datetime:
 
 def test_working_days_skip_weekends_and_holidays_and_count_worked_weekends():
     # Thu 2026-12-31 + 1 working day: Fri 2027-01-01 is New Year's Day -> Mon 2027-01-04
-    CalendarDay.objects.create(date=dt.date(2027, 1, 1), is_working_day=False, name="元旦")
+    # (the reference data ships New Year's Day; the test states what it relies on)
+    CalendarDay.objects.update_or_create(date=dt.date(2027, 1, 1), defaults={"is_working_day": False, "name": "元旦"})
     assert calendar.add_working_days(dt.date(2026, 12, 31), 1) == dt.date(2027, 1, 4)
     # a Saturday worked in exchange (调休) counts
-    CalendarDay.objects.create(date=dt.date(2027, 1, 2), is_working_day=True, name="调休")
+    CalendarDay.objects.update_or_create(date=dt.date(2027, 1, 2), defaults={"is_working_day": True, "name": "调休"})
     assert calendar.add_working_days(dt.date(2026, 12, 31), 1) == dt.date(2027, 1, 2)
     assert calendar.working_days_between(dt.date(2026, 12, 31), dt.date(2027, 1, 4)) == 2
 
 
 def test_zero_days_from_a_holiday_is_the_next_working_day():
+    CalendarDay.objects.filter(date__range=(dt.date(2026, 12, 5), dt.date(2026, 12, 8))).delete()
     assert calendar.add_working_days(dt.date(2026, 12, 5), 0) == dt.date(2026, 12, 7)  # Saturday -> Monday
     with pytest.raises(ValueError):
         calendar.add_working_days(dt.date(2026, 12, 5), -1)
