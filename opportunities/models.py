@@ -293,7 +293,12 @@ class Opportunity(models.Model):
     products = models.ManyToManyField("orders.Product", blank=True, verbose_name=_("products of interest"))
     # The draft order a win created (orders.services.ordering.order_from_opportunity).
     order = models.ForeignKey(
-        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("order")
+        "orders.Order",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=pgettext_lazy("sales order", "order"),
     )
     expected_value = models.DecimalField(
         _("expected monthly value (RMB)"), max_digits=14, decimal_places=2, null=True, blank=True

@@ -50,7 +50,7 @@ class Agreement(models.Model):
         IN_APPROVAL = "in_approval", _("In approval")
         SIGNED = "signed", _("Signed")
         EFFECTIVE = "effective", _("Effective")
-        EXPIRED = "expired", _("Expired")
+        EXPIRED = "expired", pgettext_lazy("agreement", "Expired")
         TERMINATED = "terminated", _("Terminated")
 
     number = models.CharField(_("number"), max_length=12, unique=True, null=True, blank=True, editable=False)  # noqa: DJ001 - numbered once effective

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import CustomerOwnedQuerySet
 from kam.db import ScopedQuerySet, VisibleToAllQuerySet
@@ -15,7 +16,7 @@ from orders.models.agreements import SlaClass
 class Subscription(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
-        SUSPENDED = "suspended", _("Suspended")
+        SUSPENDED = "suspended", pgettext_lazy("subscription", "Suspended")
         TERMINATED = "terminated", _("Terminated")
 
     customer = models.ForeignKey(

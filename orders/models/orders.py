@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import CustomerOwnedQuerySet
 from kam.db import LONG_TEXT
@@ -35,7 +36,7 @@ class Order(models.Model):
         DRAFT = "draft", _("Draft")
         IN_APPROVAL = "in_approval", _("In approval (beyond the agreement)")
         SUBMITTED = "submitted", _("Submitted")
-        IN_PROGRESS = "in_progress", _("Provisioning")
+        IN_PROGRESS = "in_progress", pgettext_lazy("order status", "Provisioning")
         COMPLETED = "completed", _("Completed")
         CANCELLED = "cancelled", _("Cancelled")
 
@@ -88,7 +89,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = _("order")
+        verbose_name = pgettext_lazy("sales order", "order")
         verbose_name_plural = _("orders")
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="ord_customer_created_idx"),
@@ -120,12 +121,14 @@ class OrderChildQuerySet(CustomerOwnedQuerySet):
 class OrderLine(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
-        PROVISIONING = "provisioning", _("Provisioning")
+        PROVISIONING = "provisioning", pgettext_lazy("order status", "Provisioning")
         COMPLETED = "completed", _("Completed")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", verbose_name=_("order"))
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="lines", verbose_name=pgettext_lazy("sales order", "order")
+    )
     product = models.ForeignKey("orders.Product", on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
     unit_price = models.DecimalField(_("unit price (RMB/month)"), max_digits=12, decimal_places=2)
@@ -197,7 +200,12 @@ class PreAcceptance(models.Model):
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
     refusal_reason = models.CharField(_("reason for refusing"), max_length=300, blank=True)
     order = models.OneToOneField(
-        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="pre_acceptance", verbose_name=_("order")
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="pre_acceptance",
+        verbose_name=pgettext_lazy("sales order", "order"),
     )
 
     objects = CustomerOwnedQuerySet.as_manager()

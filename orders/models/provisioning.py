@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from channels import roles
 from customers.models import CustomerOwnedQuerySet
@@ -182,7 +183,7 @@ class StepEventQuerySet(CustomerOwnedQuerySet):
 class StepEvent(models.Model):
     class Action(models.TextChoices):
         READY = "ready", _("Queued")
-        CLAIM = "claim", _("Claimed")
+        CLAIM = "claim", pgettext_lazy("work step", "Claimed")
         HAND_OVER = "hand_over", _("Handed over")
         COMPLETE = "complete", _("Completed")
         REJECT = "reject", _("Sent back")
@@ -207,7 +208,7 @@ class StepEvent(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        verbose_name=_("to"),
+        verbose_name=pgettext_lazy("handed over", "to"),
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     note = models.CharField(_("note"), max_length=300, blank=True)

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from channels.models import User
 from channels.notifications import Message, notify, notify_many
@@ -529,7 +529,7 @@ def agreement_sweep(*, today: datetime.date | None = None) -> dict[str, int]:
     return {
         "renewed": _batched(lambda: _renew(today)),
         "expired": Agreement.objects.filter(status=Status.EFFECTIVE, ends_on__lt=today, auto_renewal=False).update(
-            status=Status.EXPIRED, ended_at=timezone.now(), end_reason=_("Expired")
+            status=Status.EXPIRED, ended_at=timezone.now(), end_reason=pgettext("agreement", "Expired")
         ),
         "reminded": sum(_batched(lambda days=days: _remind(today, days)) for days in sorted(REMINDER_DAYS)),
         "renewals_requested": _batched(lambda: _request_renewals(today)),
