@@ -125,8 +125,12 @@ def start_order(order: Order, *, now: dt.datetime | None = None) -> bool:
             "product_id", "sequence"
         ):
             templates.setdefault(template.product_id, []).append(template)
+        # Suspensions, resumptions and terminations act on a service that exists: one command to BOSS each
+        # (stop, restart, remove it), whatever the product's installation flow; the installed base then follows
+        # (a terminated line's resources are released). Field work to recover equipment is not modelled yet.
+        by_command = order.kind in (Order.Kind.SUSPEND, Order.Kind.RESUME, Order.Kind.TERMINATE)
         for line in lines:
-            kind = line.product.provisioning_type
+            kind = Product.Provisioning.BOSS_DIRECT if by_command else line.product.provisioning_type
             line.provisioning_type = kind
             if kind == Product.Provisioning.BOSS_DIRECT:
                 OrderLine.objects.filter(pk=line.pk).update(

@@ -179,3 +179,22 @@ def test_segment_criteria_holds_and_lacks_a_product(am, customer, holdings):
     assert set(apply_definition(base, lacks)) == {other, ended}
     with pytest.raises(ValidationError):
         clean_definition({"holds_products": ["999999"]})
+
+
+def test_a_customer_leaving_is_provisioned_at_once_and_everything_is_released(customer, am, holdings):
+    """The termination order runs through provisioning like any order: one BOSS command per line (no
+    installation work order for a leased line that is being removed), the subscriptions end, the circuit and
+    the IP block go back to the pool."""
+    from orders.services.provisioning import start_order
+
+    order = customer_leave(customer, by=am, reason="搬迁至外省")
+    assert start_order(order)
+    order.refresh_from_db()
+    assert order.status == Order.Status.COMPLETED
+    assert not order.lines.filter(work_order__isnull=False).exists()
+    assert {s.status for s in holdings} and all(
+        s.status == "terminated" for s in type(holdings[0]).objects.filter(pk__in=[s.pk for s in holdings])
+    )
+    assert set(
+        Resource.objects.filter(identifier__in=["HZ-CIR-77", "115.236.9.0/29"]).values_list("status", flat=True)
+    ) == {"free"}
