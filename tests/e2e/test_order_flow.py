@@ -21,9 +21,9 @@ from tests.orders.factories import ResourceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.chinese, pytest.mark.django_db(transaction=True)]
 
-# The leased line's work-order steps without construction (orders.reference_provisioning), by workstation.
-STEPS = [("resource_check", "资源核查"), ("survey", "现场勘察"), ("design", "方案设计"), ("data_build", "数据制作"),
-         ("test", "测试"), ("acceptance", "客户验收/交维")]  # fmt: skip
+# The workstations of a leased line's steps without construction (orders.reference_provisioning): resource check
+# 资源核查, survey 现场勘察, design 方案设计, data build 数据制作, test 测试, acceptance 客户验收/交维.
+WORKSTATIONS = ("resource_check", "survey", "design", "data_build", "test", "acceptance")
 
 
 def t(message: str) -> str:
@@ -117,7 +117,7 @@ def test_leased_line_order_is_entered_provisioned_step_by_step_and_accepted(
 ):
     page = watched_page
     am = UserFactory(username="am", role=Role.ACCOUNT_MANAGER, display_name="张经理")
-    for code, _name in STEPS:
+    for code in WORKSTATIONS:
         UserFactory(username=f"ws-{code}", role=Role.WORKSTATION_EXECUTOR,
                     workstation=Workstation.objects.get(code=code))  # fmt: skip
     customer = CustomerFactory(name="杭州西湖数码科技有限公司", account_manager=am, tier="B1")
