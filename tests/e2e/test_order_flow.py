@@ -85,7 +85,9 @@ def claim(page, live_server, username: str, step: str) -> None:
     """The executor takes the step from their workstation's queue."""
     sign_in(page, live_server, username)
     menu(page, "Workstation queue")
-    page.get_by_role("row").filter(has_text=step).get_by_role("button", name=t("Claim"), exact=True).click()
+    page.get_by_role("row").filter(has_text=step).get_by_role(
+        "button", name=translation.pgettext("work step", "Claim"), exact=True
+    ).click()
     expect(page.get_by_role("row").filter(has_text=step)).to_have_count(0)  # claimed: out of the queue
 
 
@@ -175,7 +177,8 @@ def test_leased_line_order_is_entered_provisioned_step_by_step_and_accepted(
     in_flight_shows(page, live_server, customer, "现场勘察")
     work(page, live_server, "ws-survey", 2, "现场勘察")
     with translation.override("zh-hans"):
-        sent_back_once = translation.ngettext("sent back once", "sent back %(counter)s times", 1)
+        # Chinese has one plural form: "退回 %(counter)s 次" for every count
+        sent_back_once = translation.ngettext("sent back once", "sent back %(counter)s times", 1) % {"counter": 1}
     expect(step_item(page, 2, "现场勘察")).to_contain_text(sent_back_once)
     work(page, live_server, "ws-design", 3, "方案设计")
     in_flight_shows(page, live_server, customer, "数据制作")
