@@ -136,3 +136,31 @@ def admin_user(db):
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def reference_rows(transactional_db):
+    """transaction=True flushes the migrations' reference rows after each test: load them all again (channel
+    types, workstations and the working calendar; regions and industries; stages, claim timers, close reasons and
+    routing rules; the catalogue with its order templates, resource needs and step templates). Every loader
+    leaves existing rows alone, so a test that runs first (rows still there) loads nothing twice."""
+    from django.apps import apps
+
+    from channels import reference as channel_reference
+    from customers import reference as customer_reference
+    from opportunities import reference as opportunity_reference
+    from orders import reference as order_reference
+    from orders import reference_provisioning, reference_templates
+
+    channel_reference.load(apps, None)
+    channel_reference.load_workstations(apps, None)
+    channel_reference.load_calendar(apps, None)
+    customer_reference.load(apps, None)
+    opportunity_reference.load(apps, None)
+    order_reference.load(apps, None)
+    reference_templates.load(apps, None)
+    get = apps.get_model
+    reference_provisioning.load_resource_needs(get("orders", "Product"), get("orders", "ProductResourceNeed"))
+    reference_provisioning.load_step_templates(
+        get("orders", "Product"), get("orders", "StepTemplate"), get("channels", "Workstation")
+    )

@@ -16,21 +16,6 @@ from tests.customers.factories import CustomerFactory
 pytestmark = [pytest.mark.browser, pytest.mark.chinese, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def reference_rows(transactional_db):
-    """transaction=True flushes the migrations' reference rows after each test: load them again (channel
-    types, regions and industries, stages, claim timers, close reasons, routing rules)."""
-    from django.apps import apps
-
-    from channels import reference as channel_reference
-    from customers import reference as customer_reference
-    from opportunities import reference as opportunity_reference
-
-    channel_reference.load(apps, None)
-    customer_reference.load(apps, None)
-    opportunity_reference.load(apps, None)
-
-
 def sign_in(page, live_server, username: str) -> None:
     page.context.clear_cookies()
     page.goto(f"{live_server.url}/login/")

@@ -32,28 +32,6 @@ def t(message: str) -> str:
         return translation.gettext(message)
 
 
-@pytest.fixture
-def reference_rows(transactional_db):
-    """transaction=True flushes the migrations' reference rows: load the channels, regions, catalogue with its
-    order templates and resource needs, workstations, working calendar and step templates again."""
-    from django.apps import apps
-
-    from channels import reference as channel_reference
-    from customers import reference as customer_reference
-    from orders import reference, reference_provisioning, reference_templates
-
-    channel_reference.load(apps, None)
-    channel_reference.load_workstations(apps, None)
-    channel_reference.load_calendar(apps, None)
-    customer_reference.load(apps, None)
-    reference.load(apps, None)
-    reference_templates.load(apps, None)
-    get = apps.get_model
-    reference_provisioning.load_resource_needs(get("orders", "Product"), get("orders", "ProductResourceNeed"))
-    reference_provisioning.load_step_templates(get("orders", "Product"), get("orders", "StepTemplate"),
-                                               get("channels", "Workstation"))  # fmt: skip
-
-
 def sign_in(page, live_server, username: str) -> None:
     page.context.clear_cookies()
     page.goto(f"{live_server.url}/login/")

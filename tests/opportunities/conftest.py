@@ -190,18 +190,3 @@ def start_worker(broker, tmp_path):
     for worker in started:
         if worker.process.poll() is None:
             worker.kill()
-
-
-@pytest.fixture
-def reference_rows(transactional_db):
-    """transaction=True flushes the migrations' reference rows after each test: load them again (channel
-    types, regions and industries, routing rules, claim timers)."""
-    from django.apps import apps
-
-    from channels import reference as channel_reference
-    from customers import reference as customer_reference
-    from opportunities import reference as opportunity_reference
-
-    channel_reference.load(apps, None)
-    customer_reference.load(apps, None)
-    opportunity_reference.load(apps, None)

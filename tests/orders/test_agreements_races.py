@@ -42,18 +42,6 @@ def run_together(target, n: int) -> list[str]:
 
 
 @pytest.fixture
-def reference_rows(transactional_db):
-    """transaction=True flushes the migrations' reference rows after each test: load them again."""
-    from django.apps import apps
-
-    from channels import reference as channel_reference
-    from customers import reference as customer_reference
-
-    channel_reference.load(apps, None)
-    customer_reference.load(apps, None)
-
-
-@pytest.fixture
 def agreement(reference_rows, am, supervisor):
     product = ProductFactory(list_price_min=Decimal("10"), list_price_max=Decimal("500"))
     customer = CustomerFactory(account_manager=am)

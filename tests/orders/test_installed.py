@@ -170,7 +170,7 @@ def test_a_resource_in_use_is_never_taken_by_a_second_subscription(customer, am,
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_lines_racing_for_the_last_free_circuit_one_wins(am):
+def test_two_lines_racing_for_the_last_free_circuit_one_wins(reference_rows, am):
     ResourceFactory(identifier="HZ-LAST-1")
     customer = CustomerFactory(account_manager=am)
     lines = [make_line(customer, am, code="DATA", values={}) for _ in range(2)]

@@ -43,7 +43,9 @@ def race(calls) -> list[str]:
     return outcomes
 
 
-def test_concurrent_submits_and_an_approval_racing_a_rejection_change_the_order_once(am, supervisor, eager_celery):
+def test_concurrent_submits_and_an_approval_racing_a_rejection_change_the_order_once(
+    reference_rows, am, supervisor, eager_celery
+):
     customer = CustomerFactory(account_manager=am)
     line = {"product": Product.objects.get(code="INET"), "unit_price": Decimal("3000"), "values": INET_VALUES}
     order = ordering.order_create(customer, by=am, lines=[line])

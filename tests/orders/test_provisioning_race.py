@@ -20,18 +20,6 @@ ROUNDS, RIVALS = 5, 6
 
 
 @pytest.fixture
-def reference_rows(transactional_db):
-    """transaction=True flushes the migrations' reference rows after each test: load them again."""
-    from django.apps import apps
-
-    from channels import reference as channel_reference
-    from customers import reference as customer_reference
-
-    channel_reference.load(apps, None)
-    customer_reference.load(apps, None)
-
-
-@pytest.fixture
 def race_world(reference_rows):
     am = UserFactory(role=Role.ACCOUNT_MANAGER)
     survey, build = desk("t-race-survey"), desk("t-race-build")
