@@ -72,7 +72,7 @@ ENDPOINTS = [
              "am_zhang", "GET", "/customers/{customer}/"),
     Endpoint("page_order_list", "page /orders/ (account manager)", "am_zhang", "GET", "/orders/"),
     Endpoint("page_order_list_ops", "page /orders/ (dispatcher)", "ops_zhao", "GET", "/orders/"),
-    Endpoint("page_order_detail", "page order detail, in progress (account manager)", "am_zhang", "GET",
+    Endpoint("page_order_detail", "page order detail, {order_status} (account manager)", "am_zhang", "GET",
              "/orders/{order}/"),
     Endpoint("page_work_order", "page work-order detail (executor)", "ws_he", "GET",
              "/orders/work-orders/{work_order}/"),
@@ -120,8 +120,10 @@ def prepare(pct: int, url: str, env: dict[str, str], source_url: str, reuse: boo
     if reuse and seeded(url, volume):
         print(f"[{pct}%] reusing database {name}")
         bc.run([PYTHON, "manage.py", "migrate", "-v0"], env)  # the code may have moved on since it was seeded
-        if open_steps(url, volume["open_steps"]):
-            bc.pg_query(url, "ANALYZE")
+        opened = open_steps(url, volume["open_steps"])
+        if opened:
+            print(f"[{pct}%] {opened:,} steps opened; VACUUM ANALYZE")
+            bc.pg_query(url, "VACUUM ANALYZE")
         return None
     if bc.demo_customers(source_url) != SOURCE_CUSTOMERS:
         print(f"[{pct}%] {SOURCE} missing: seeding it with bench_customers")
@@ -210,21 +212,24 @@ def targets(url: str) -> dict[str, str]:
     )[0]
     contact = bc.pg_query(url, "SELECT id FROM customers_contact WHERE customer_id = %s ORDER BY id LIMIT 1",
                           (customer,))[0][0]  # fmt: skip
-    order = bc.pg_query(
-        url,
-        "SELECT o.id FROM orders_order o JOIN customers_customer c ON c.id = o.customer_id "
-        "JOIN channels_user u ON u.id = c.account_manager_id WHERE u.username = 'am_zhang' "
-        "AND o.status = 'in_progress' ORDER BY (o.customer_id = %s) DESC, o.id DESC LIMIT 1",
-        (customer,),
-    )[0][0]
+    # the work order of the most urgent open step in ws_he's workstation queue (what the executor opens)
     work_order = bc.pg_query(
         url,
-        "SELECT w.id FROM orders_workorder w JOIN orders_orderline l ON l.id = w.order_line_id "
-        "WHERE l.order_id = %s ORDER BY w.id LIMIT 1",
-        (order,),
+        "SELECT s.work_order_id FROM orders_workstep s JOIN channels_user u ON u.workstation_id = s.workstation_id "
+        "WHERE u.username = 'ws_he' AND s.status IN ('ready', 'in_progress', 'blocked') "
+        "ORDER BY s.due_at, s.id LIMIT 1",
     )[0][0]
+    # an order of am_zhang's with a work order, in progress if there is one
+    order, _work_order, order_status = bc.pg_query(
+        url,
+        "SELECT o.id, w.id, o.status FROM orders_order o JOIN orders_orderline l ON l.order_id = o.id "
+        "JOIN orders_workorder w ON w.order_line_id = l.id JOIN customers_customer c ON c.id = o.customer_id "
+        "JOIN channels_user u ON u.id = c.account_manager_id WHERE u.username = 'am_zhang' "
+        "ORDER BY (o.status = 'in_progress') DESC, (o.customer_id = %s) DESC, o.id DESC LIMIT 1",
+        (customer,),
+    )[0]
     return {"customer": str(customer), "customer_subscriptions": f"{subscriptions:,}", "contact": str(contact),
-            "order": str(order), "work_order": str(work_order)}  # fmt: skip
+            "order": str(order), "work_order": str(work_order), "order_status": order_status}  # fmt: skip
 
 
 def facts(url: str) -> dict[str, int]:
@@ -270,7 +275,8 @@ def run_sweeps() -> dict[str, dict]:
         pass
 
     out = {}
-    for name, lag_minutes, _label in SWEEPS:
+    # the first sweep of a process pays for imports and translation catalogues: a worker has paid them already
+    for name, lag_minutes, _label in (("warm-up", 15, ""), *SWEEPS):
         try:
             with transaction.atomic():
                 now = timezone.now()
@@ -310,6 +316,7 @@ def run_sweeps() -> dict[str, dict]:
                 raise Rollback
         except Rollback:
             pass
+    out.pop("warm-up")
     return out
 
 
@@ -362,7 +369,12 @@ def report(sizes: list[int], runs: dict[int, dict], meta: dict) -> tuple[str, bo
     ]
     sweep_ok = True
     for name, _lag, label in SWEEPS:
-        counts = {runs[size]["sweep"][name]["statements"] for size in sizes}
+        # a sweep that finds nothing of a kind skips its statements: compare volumes that found the same kinds
+        shapes = {
+            tuple(bool(runs[size]["sweep"][name][k]) for k in ("warned", "escalated", "customers_told"))
+            for size in sizes
+        }
+        counts = {runs[size]["sweep"][name]["statements"] for size in sizes} if len(shapes) == 1 else {0}
         for size in sizes:
             s = runs[size]["sweep"][name]
             problems = []
@@ -375,7 +387,13 @@ def report(sizes: list[int], runs: dict[int, dict], meta: dict) -> tuple[str, bo
             lines.append(f"| {name}: {label} | {size} % | {s['open_steps']:,} | {s['seconds']:.2f} | "
                          f"{s['statements']} | {s['warned']:,} | {s['escalated']:,} | {s['customers_told']:,} | "
                          f"{verdict} |")  # fmt: skip
-    lines += ["", f"Sweep budget: <= {SWEEP_BUDGET:g} s at every volume, the same statement count at both.", ""]
+    lines += [
+        "",
+        f"Sweep budget: <= {SWEEP_BUDGET:g} s at every volume, the same statement count at both (when both found "
+        "the same kinds of work: a sweep that warns, escalates or tells nobody skips those statements). Times after "
+        "a warm-up sweep in the same process.",
+        "",
+    ]
     ok = ok and sweep_ok
     lines += [f"**{'PASS' if ok else 'FAIL'}** overall", ""]
     return "\n".join(lines), ok, verdicts
@@ -392,6 +410,9 @@ def main() -> int:
         help="server holding kam_bench_100000 and the kam_bench_orders_<volume> databases",
     )
     parser.add_argument("--reuse", action="store_true", help="keep already seeded kam_bench_orders_<volume> databases")
+    parser.add_argument(
+        "--volumes", default=",".join(map(str, VOLUMES)), help="percentages of the full volume (default 10,100)"
+    )
     parser.add_argument("--skip-http", action="store_true", help="only prepare the databases and time the sweep")
     parser.add_argument("--internal-count-queries", help=argparse.SUPPRESS)
     parser.add_argument("--internal-sweep", action="store_true", help=argparse.SUPPRESS)
@@ -406,7 +427,7 @@ def main() -> int:
     password = os.environ.get("DEMO_PASSWORD", "kam-demo-2026")
     meta = {"started": f"{datetime.now():%Y-%m-%d %H:%M}", "requests": args.requests, "warmup": args.warmup,
             "seed": args.seed, "command": " ".join(["bench/bench_orders.py", *sys.argv[1:]])}  # fmt: skip
-    sizes = list(VOLUMES)
+    sizes = sorted({int(v) for v in args.volumes.split(",")})
     base = args.database_url.rstrip("/")
     runs: dict[int, dict] = {}
     with tempfile.TemporaryDirectory(prefix="kam-bench-orders-") as var_dir:

@@ -19,14 +19,14 @@ def run(command: str, **options) -> str:
 @pytest.mark.django_db
 def test_volume_targets_are_reached():
     run("seed_demo", customers=120, seed=3, contacts_per_customer=1, members_per_customer=0, months=3)
-    run("seed_orders", seed=3, subscriptions=900, orders=400, steps=1200)
+    run("seed_orders", seed=3, subscriptions=900, orders=400, steps=600)
 
     assert Subscription.objects.count() >= 900
     completed = Order.objects.filter(status="completed", kind="new")
     assert completed.count() == 400
     # the newest completed orders keep their steps until about the target (every step of a work order kept)
     history_steps = WorkStep.objects.filter(work_order__status="completed").count()
-    assert 1200 <= history_steps < 1200 + 20
+    assert 600 <= history_steps < 600 + 20
     kept = WorkOrder.objects.filter(status="completed").values_list("order_line__order__completed_at", flat=True)
     without = completed.filter(lines__product__step_templates__isnull=False, lines__work_order__isnull=True)
     assert not without.filter(completed_at__gt=min(kept)).exists()  # the newest ones kept theirs
