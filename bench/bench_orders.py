@@ -68,7 +68,7 @@ ENDPOINTS = [
     Endpoint("page_queue", "page workstation queue (executor)", "ws_he", "GET", "/orders/provisioning/queue/"),
     Endpoint("page_queue_manager", "page workstation queue (workstation manager)", "wsm_ma", "GET",
              "/orders/provisioning/queue/"),
-    Endpoint("page_360", "page 360 of a customer with {customer_subscriptions} subscriptions (account manager)",
+    Endpoint("page_360", "page 360 of a customer with {customer_subscriptions} subscriptions, an order in flight (AM)",
              "am_zhang", "GET", "/customers/{customer}/"),
     Endpoint("page_order_list", "page /orders/ (account manager)", "am_zhang", "GET", "/orders/"),
     Endpoint("page_order_list_ops", "page /orders/ (dispatcher)", "ops_zhao", "GET", "/orders/"),
@@ -207,8 +207,9 @@ def targets(url: str) -> dict[str, str]:
     customer, subscriptions = bc.pg_query(
         url,
         "SELECT s.customer_id, count(*) FROM orders_subscription s JOIN customers_customer c ON c.id = s.customer_id "
-        "JOIN channels_user u ON u.id = c.account_manager_id WHERE u.username = 'am_zhang' "
-        "GROUP BY s.customer_id ORDER BY count(*) DESC, s.customer_id LIMIT 1",
+        "JOIN channels_user u ON u.id = c.account_manager_id WHERE u.username = 'am_zhang' GROUP BY s.customer_id "
+        "ORDER BY EXISTS (SELECT 1 FROM orders_order o WHERE o.customer_id = s.customer_id "
+        "AND o.status = 'in_progress') DESC, count(*) DESC, s.customer_id LIMIT 1",
     )[0]
     contact = bc.pg_query(url, "SELECT id FROM customers_contact WHERE customer_id = %s ORDER BY id LIMIT 1",
                           (customer,))[0][0]  # fmt: skip
