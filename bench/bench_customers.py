@@ -478,19 +478,23 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure(servers: dict[int, dict], password: str, requests: int, warmup: int, seed: int) -> dict[int, dict]:
-    """`servers`: {size: {"base": URL, "values": targets, "redis": client of its cache database}}.
+def measure(
+    servers: dict[int, dict], password: str, requests: int, warmup: int, seed: int, endpoints: list | None = None
+) -> dict[int, dict]:
+    """`servers`: {size: {"base": URL, "values": targets, "redis": client of its cache database}}; `endpoints`
+    (default ENDPOINTS, the floor among them) what is asked.
 
     One status check of every endpoint at every size, then `warmup` untimed and `requests` timed rounds.
     In a round, every endpoint (in a shuffled order) is asked at every size (in a shuffled order), each
     time right after the floor at that size. Returns per size and endpoint the samples and statuses, and
     the floor samples taken next to it."""
+    endpoints = endpoints or ENDPOINTS
     sizes = list(servers)
     rng = random.Random(seed)
     sessions: dict[int, dict[str, Session]] = {size: {} for size in sizes}
     prepared: dict[int, dict[str, tuple]] = {size: {} for size in sizes}
     for size, server in servers.items():
-        for endpoint in ENDPOINTS:
+        for endpoint in endpoints:
             if endpoint.user not in sessions[size]:
                 sessions[size][endpoint.user] = Session(server["base"], endpoint.user, password)
             path, body, _label = fill(endpoint, server["values"])
@@ -504,17 +508,17 @@ def measure(servers: dict[int, dict], password: str, requests: int, warmup: int,
         return session.request(endpoint.method, path, body)
 
     out = {
-        size: {e.key: {"ms": [], "floor_ms": [], "statuses": set(), "first_status": None} for e in ENDPOINTS}
+        size: {e.key: {"ms": [], "floor_ms": [], "statuses": set(), "first_status": None} for e in endpoints}
         for size in sizes
     }
     for size in sizes:
-        for endpoint in ENDPOINTS:
+        for endpoint in endpoints:
             row = out[size][endpoint.key]
             row["first_status"] = ask(size, endpoint)[0]
             if endpoint.drop_cache:  # the page must have cached what the benchmark drops, or it measures nothing
                 row["cache_key_found"] = bool(servers[size]["redis"].exists(prepared[size][endpoint.key][3]))
-    floor = next(e for e in ENDPOINTS if e.key == FLOOR)
-    judged = [e for e in ENDPOINTS if e.key != FLOOR]
+    floor = next(e for e in endpoints if e.key == FLOOR)
+    judged = [e for e in endpoints if e.key != FLOOR]
     started = time.monotonic()
     for i in range(warmup + requests):
         rng.shuffle(judged)
@@ -546,17 +550,17 @@ def measure(servers: dict[int, dict], password: str, requests: int, warmup: int,
 # --- query counts and plans (in-process, run as a subprocess with the size's DATABASE_URL) ----------------
 
 
-def seq_scans(plan: dict) -> list[str]:
-    """Tables of SCANNED_TABLES read by a (Parallel) Seq Scan anywhere in an EXPLAIN (FORMAT JSON) plan."""
+def seq_scans(plan: dict, tables=SCANNED_TABLES) -> list[str]:
+    """Tables of `tables` read by a (Parallel) Seq Scan anywhere in an EXPLAIN (FORMAT JSON) plan."""
     found = []
-    if plan.get("Node Type") == "Seq Scan" and plan.get("Relation Name") in SCANNED_TABLES:
+    if plan.get("Node Type") == "Seq Scan" and plan.get("Relation Name") in tables:
         found.append(plan["Relation Name"])
     for child in plan.get("Plans", []):
-        found += seq_scans(child)
+        found += seq_scans(child, tables)
     return found
 
 
-def count_queries(values: dict[str, str]) -> dict[str, dict]:
+def count_queries(values: dict[str, str], endpoints: list | None = None, tables=SCANNED_TABLES) -> dict[str, dict]:
     """Each endpoint once in-process (after a warm-up call), twice captured: query count, rows shown,
     the slowest statement (the lower of its two times) with EXPLAIN (ANALYZE, BUFFERS), and the tables
     any SELECT reads with a Seq Scan."""
@@ -575,7 +579,7 @@ def count_queries(values: dict[str, str]) -> dict[str, dict]:
     setup_test_environment()  # response.context, to count the rows a page shows
     clients: dict[str, Client] = {}
     out = {}
-    for endpoint in ENDPOINTS:
+    for endpoint in endpoints or ENDPOINTS:
         if endpoint.user not in clients:
             clients[endpoint.user] = Client(HTTP_ACCEPT="application/json")
             clients[endpoint.user].force_login(User.objects.get(username=endpoint.user))
@@ -617,7 +621,7 @@ def count_queries(values: dict[str, str]) -> dict[str, dict]:
                 cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
                 plan = cursor.fetchone()[0]
                 plan = json.loads(plan) if isinstance(plan, str) else plan
-                for table in seq_scans(plan[0]["Plan"]):
+                for table in seq_scans(plan[0]["Plan"], tables):
                     scans.append({"table": table, "sql": sql[:500]})
             if queries:
                 index = max(range(len(queries)), key=times.__getitem__)
@@ -631,10 +635,11 @@ def count_queries(values: dict[str, str]) -> dict[str, dict]:
     return out
 
 
-def query_counts(env: dict[str, str], values: dict[str, str]) -> dict[str, dict]:
+def query_counts(env: dict[str, str], values: dict[str, str], script: str = __file__) -> dict[str, dict]:
+    """count_queries in a subprocess with the size's settings; `script` answers --internal-count-queries."""
     env = {k: v for k, v in env.items() if k not in ("REDIS_URL", "CACHE_URL")}  # its own memory cache
     result = subprocess.run(
-        [PYTHON, __file__, "--internal-count-queries", json.dumps(values)],
+        [PYTHON, script, "--internal-count-queries", json.dumps(values)],
         cwd=ROOT, env=env, capture_output=True, text=True,
     )  # fmt: skip
     if result.returncode:
@@ -649,12 +654,12 @@ def short(size: int) -> str:
     return f"{size // 1000}k" if size % 1000 == 0 else str(size)
 
 
-def judge(sizes: list[int], runs: dict[int, dict]) -> dict[str, dict]:
+def judge(sizes: list[int], runs: dict[int, dict], endpoints: list | None = None) -> dict[str, dict]:
     """Per endpoint: the figures of the table and what fails (problems) or is flagged (flags)."""
     small = sizes[0]
     floors = {size: runs[size]["http"][FLOOR] for size in sizes}
     verdicts = {}
-    for endpoint in ENDPOINTS:
+    for endpoint in endpoints or ENDPOINTS:
         problems, flags = [], []
         v = verdicts[endpoint.key] = {"ratio": {}, "growth_p95": {}, "growth_p50": {}, "growth_paired": {}}
         for size in sizes:
@@ -733,6 +738,16 @@ def report(sizes: list[int], runs: dict[int, dict], meta: dict) -> tuple[str, bo
         + f"; the filter matches {facts('filter', 'rows')}.",
         "",
     ]
+    table, ok = results_table(sizes, runs, verdicts, ENDPOINTS)
+    return "\n".join(lines + table), ok, verdicts
+
+
+def results_table(sizes: list[int], runs: dict[int, dict], verdicts: dict, endpoints: list) -> tuple[list[str], bool]:
+    """The table (one row per endpoint), the slowest statements, the Seq Scans, the EXPLAIN of what failed and
+    the verdict line; with whether everything passed."""
+    large = sizes[-1]
+    labels = {e.key: fill(e, runs[large]["targets"])[2] for e in endpoints}
+    lines = []
     header = ["endpoint"]
     for size in sizes:
         header += [f"p50 {short(size)}", f"p95 {short(size)}", f"x floor {short(size)}"]
@@ -740,7 +755,7 @@ def report(sizes: list[int], runs: dict[int, dict], meta: dict) -> tuple[str, bo
         header += [f"growth p95 {short(size)}", f"growth p50 {short(size)}"]
     header += ["queries", "rows", "verdict"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for endpoint in ENDPOINTS:
+    for endpoint in endpoints:
         v = verdicts[endpoint.key]
         cells = [labels[endpoint.key]]
         for size in sizes:
@@ -768,21 +783,21 @@ def report(sizes: list[int], runs: dict[int, dict], meta: dict) -> tuple[str, bo
         f"## Slowest SQL statement per endpoint at {large:,}",
         "",
     ]
-    for endpoint in ENDPOINTS:
+    for endpoint in endpoints:
         q = runs[large]["queries"][endpoint.key]
         if "slowest_sql" in q:
             lines.append(f"- **{endpoint.key}** ({q['queries']} queries, slowest {q['slowest_ms']:.1f} ms): "
                          f"`{q['slowest_sql'][:300]}`")  # fmt: skip
     scans = [
         (endpoint.key, size, scan)
-        for endpoint in ENDPOINTS
+        for endpoint in endpoints
         for size in (sizes[1:] or sizes)
         for scan in runs[size]["queries"][endpoint.key]["seq_scans"]
     ]
     if scans:
         lines += ["", "## Seq Scans on the big tables", ""]
         lines += [f"- **{key}** at {size:,}: {scan['table']} in `{scan['sql'][:300]}`" for key, size, scan in scans]
-    for endpoint in ENDPOINTS:
+    for endpoint in endpoints:
         if verdicts[endpoint.key]["fails"]:
             q = runs[large]["queries"][endpoint.key]
             if q.get("explain"):
@@ -790,7 +805,7 @@ def report(sizes: list[int], runs: dict[int, dict], meta: dict) -> tuple[str, bo
                           q["slowest_sql"][:2000], "", q["explain"], "```"]  # fmt: skip
     failing = [key for key, v in verdicts.items() if v["fails"]]
     lines += ["", f"**{'PASS' if ok else 'FAIL'}**" + (f": {', '.join(failing)}" if failing else ""), ""]
-    return "\n".join(lines), ok, verdicts
+    return lines, ok
 
 
 def main() -> int:

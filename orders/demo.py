@@ -153,6 +153,7 @@ class DemoOrders(TimedSteps):
         seed: int = 2026,
         subscriptions: int | None = None,
         orders: int | None = None,
+        steps: int | None = None,
         open_share: float = 0.03,
         progress=lambda message: None,
         now: dt.datetime | None = None,
@@ -160,6 +161,7 @@ class DemoOrders(TimedSteps):
         self.rng = random.Random(seed)
         self.target_subscriptions = subscriptions
         self.target_orders = orders
+        self.target_steps = steps
         self.open_share = open_share
         self.progress = progress
         self.now = now or timezone.now()
@@ -274,10 +276,13 @@ class DemoOrders(TimedSteps):
                     for kind in self.needs.get(product.pk, ()) if product else ():
                         demand[(c.city, kind)] += 1
         if self.target_subscriptions:
+            # the benchmark's volumes: each city's pool of a kind sized to its own demand
             factor = self.target_subscriptions / max(1, sum(len(c.categories) for c in self.customers.values()))
-            demand = {key: int(n * factor) + 1 for key, n in demand.items()}
-        scale = max([n / POOL[kind][1] for (_city, kind), n in demand.items()] or [1]) * 1.5 + 1
-        created = seed_resource_pool(self.cities, scale=scale)
+            counts = {key: int(n * factor * 1.2) + 1 for key, n in demand.items()}
+            created = seed_resource_pool(self.cities, counts=counts)
+        else:
+            scale = max([n / POOL[kind][1] for (_city, kind), n in demand.items()] or [1]) * 1.5 + 1
+            created = seed_resource_pool(self.cities, scale=scale)
         self.free: dict[tuple[str, str], list[int]] = defaultdict(list)
         rows = Resource.objects.filter(status="free").values_list("pk", "kind", "region_code").order_by("-pk")
         for pk, kind, city in rows:
@@ -451,6 +456,21 @@ class DemoOrders(TimedSteps):
     def _use_resources(self, taken: list[tuple[int, int, dt.date]]) -> None:
         if not taken:
             return
+        if _postgres():  # one UPDATE ... FROM (VALUES ...) per batch: bulk_update's CASE is quadratic in the batch
+            from django.db import connection
+
+            with connection.cursor() as cursor:
+                for start in range(0, len(taken), BATCH):
+                    batch = taken[start : start + BATCH]
+                    cursor.execute(
+                        "UPDATE orders_resource r SET status = 'in_use', subscription_id = v.sub, "
+                        "in_use_since = v.since FROM (VALUES "
+                        + ", ".join(["(%s, %s, %s::timestamptz)"] * len(batch))
+                        + ") AS v(id, sub, since) "
+                        "WHERE r.id = v.id",
+                        [value for pk, sub, since in batch for value in (pk, sub, _at(since))],
+                    )
+            return
         objs = [
             Resource(pk=pk, status="in_use", subscription_id=sub, in_use_since=_at(since)) for pk, sub, since in taken
         ]
@@ -475,7 +495,7 @@ class DemoOrders(TimedSteps):
         history = self.subscriptions
         if self.target_orders:
             history = history[: self.target_orders]
-        orders, lines, wo_plans = [], [], []
+        orders, lines, done = [], [], []
         for s, c in history:
             entered = _at(s.started_on) - dt.timedelta(days=rng.randint(1, 25))
             o = Order(
@@ -507,8 +527,9 @@ class DemoOrders(TimedSteps):
                     completed_at=_at(s.started_on),
                 )
             )
-            if s.started_on >= recent and self.steps.get(s.product.pk):
-                wo_plans.append(("done", len(lines) - 1, o, c, entered))
+            if self.steps.get(s.product.pk):
+                done.append((s.started_on, s.product.pk, ("done", len(lines) - 1, o, c, entered)))
+        wo_plans = self._history_plans(done, recent)
         # orders in flight
         live = [c for c in self.customers.values() if c.categories]
         open_count = max(12, int(len(live) * self.open_share))
@@ -564,6 +585,19 @@ class DemoOrders(TimedSteps):
         OrderLine.objects.bulk_create(lines, batch_size=BATCH)
         self._work_orders(wo_plans, lines)
         self.summary.counts[_("orders")] += len(orders)
+
+    def _history_plans(self, done: list, recent: dt.date) -> list:
+        """Completed orders that keep their work order and steps: those of the last six months, or with a steps
+        target (the benchmark's volume) the newest ones until about that many steps."""
+        if not self.target_steps:
+            return [plan for started_on, _product, plan in done if started_on >= recent]
+        plans, total = [], 0
+        for _started_on, product, plan in sorted(done, key=lambda item: item[0], reverse=True):
+            if total >= self.target_steps:
+                break
+            plans.append(plan)
+            total += sum(1 for t in self.steps[product] if not t.only_with_construction)
+        return sorted(plans, key=lambda plan: plan[1])
 
     def _work_orders(self, plans, lines: list[OrderLine]) -> None:
         rng = self.rng

@@ -22,14 +22,17 @@ def _identifier(kind: str, region_code: str, n: int) -> str:
     return f"{prefix}-{region_code}-{n:05d}"
 
 
-def seed_resource_pool(region_codes, *, scale: float = 1.0) -> int:
+def seed_resource_pool(region_codes, *, scale: float = 1.0, counts: dict[tuple[str, str], int] | None = None) -> int:
     """Free rows of every kind for each region (city codes); rows already there are left alone, so running it
-    twice adds nothing. Returns the number of rows created."""
+    twice adds nothing. `counts` ((city, kind) -> rows) sizes each city's pool of a kind on its own, at least
+    the scaled default (the benchmark's volumes: one scale for every city and kind would multiply the busiest
+    city's demand by every city and kind). Returns the number of rows created."""
+    counts = counts or {}
     rows = [
         Resource(kind=kind, identifier=_identifier(kind, code, n), region_code=code, status=Resource.Status.FREE)
         for code in region_codes
         for kind, (_prefix, count) in POOL.items()
-        for n in range(1, max(1, round(count * scale)) + 1)
+        for n in range(1, max(1, round(count * scale), counts.get((code, kind), 0)) + 1)
     ]
     before = Resource.objects.count()
     Resource.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)

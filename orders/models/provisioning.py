@@ -155,6 +155,10 @@ class WorkStep(models.Model):
                 fields=["assignee", "due_at", "id"], condition=Q(status__in=OPEN_STEP_STATES), name="step_mine_idx"
             ),
             models.Index(fields=["workstation", "completed_at"], condition=Q(status="done"), name="step_done_idx"),
+            # the board's tab counts (open steps by status, capped): a Seq Scan of every step otherwise (bench_orders)
+            models.Index(fields=["status"], condition=Q(status__in=OPEN_STEP_STATES), name="step_open_status_idx"),
+            # the assessment's month of done steps over every workstation (bench_orders: a Seq Scan otherwise)
+            models.Index(fields=["completed_at"], condition=Q(status="done"), name="step_done_at_idx"),
             models.Index(
                 fields=["warn_at", "id"],
                 condition=Q(status__in=OPEN_STEP_STATES, warned_at__isnull=True),

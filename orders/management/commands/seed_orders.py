@@ -14,7 +14,7 @@ class Command(BaseCommand):
         "pool per city, agreements (some ending within 90 days), subscriptions matching each customer's billed spend "
         "categories, the orders behind them with recent work orders, orders in flight in every state (steps overdue "
         "or blocked among them) and one customer that left with its resources released. Does nothing when orders "
-        "exist. --subscriptions and --orders seed the benchmark's volumes."
+        "exist. --subscriptions, --orders and --steps seed the benchmark's volumes."
     )
 
     def add_arguments(self, parser):
@@ -22,11 +22,18 @@ class Command(BaseCommand):
         parser.add_argument("--subscriptions", type=int, default=None, help="At least this many subscriptions.")
         parser.add_argument("--orders", type=int, default=None, help="At most this many completed orders.")
         parser.add_argument(
+            "--steps",
+            type=int,
+            default=None,
+            help="About this many work-order steps: the newest completed orders keep their work orders until then "
+            "(default: those of the last six months).",
+        )
+        parser.add_argument(
             "--open-share", type=float, default=0.03, help="Orders in flight per live customer (default 0.03)."
         )
 
     def handle(self, *args, **options):
-        for option in ("subscriptions", "orders"):
+        for option in ("subscriptions", "orders", "steps"):
             if options[option] is not None and options[option] < 1:
                 raise CommandError(_("--%(option)s must be at least 1.") % {"option": option})
         if not 0 <= options["open_share"] <= 1:
@@ -42,6 +49,7 @@ class Command(BaseCommand):
             seed=options["seed"],
             subscriptions=options["subscriptions"],
             orders=options["orders"],
+            steps=options["steps"],
             open_share=options["open_share"],
             progress=(lambda message: self.stdout.write(f"  {message}")) if verbose else (lambda message: None),
         )
