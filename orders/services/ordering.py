@@ -489,11 +489,12 @@ def order_reject(order: Order, *, by: User, reason: str) -> Order:
     return current
 
 
-CANCELLABLE = (Order.Status.DRAFT, Order.Status.IN_APPROVAL, Order.Status.SUBMITTED)
+CANCELLABLE = (Order.Status.DRAFT, Order.Status.IN_APPROVAL, Order.Status.SUBMITTED, Order.Status.IN_PROGRESS)
 
 
 def order_cancel(order: Order, *, by: User, reason: str) -> Order:
-    """Cancel an order before provisioning has taken it on (draft, in approval, submitted), with a reason."""
+    """Cancel an order that is not completed, with a reason. One in provisioning is withdrawn from the
+    workstations (`provisioning.withdraw_order`: work orders closed, reservations released)."""
     if not policy.may_enter_order(by):
         raise PermissionDenied(_("Your role may not cancel orders."))
     reason = (reason or "").strip()
@@ -512,9 +513,14 @@ def order_cancel(order: Order, *, by: User, reason: str) -> Order:
         )
         if not changed:
             raise Conflict(_("Someone changed this order meanwhile; reload and try again."))
-        OrderLine.objects.filter(order=current, status=OrderLine.Status.PENDING).update(
-            status=OrderLine.Status.CANCELLED
-        )
+        if current.status == Order.Status.IN_PROGRESS:
+            from orders.services import provisioning
+
+            provisioning.withdraw_order(current, now=now)
+        else:
+            OrderLine.objects.filter(order=current, status=OrderLine.Status.PENDING).update(
+                status=OrderLine.Status.CANCELLED
+            )
     current.refresh_from_db()
     return current
 

@@ -104,6 +104,29 @@ def work_order_link(work_order_id: int) -> str:
 # --- starting an order -----------------------------------------------------------------------------------
 
 
+def withdraw_order(order: Order, *, now: dt.datetime | None = None) -> int:
+    """An order cancelled while in provisioning (the customer changed their mind during construction): its
+    unfinished lines are cancelled, their work orders closed, their open steps skipped — with the revision moved
+    on, so an executor acting on a page they loaded before gets a conflict, not a step of a dead order — and what
+    the resource checks reserved goes back to the pool. Lines already accepted keep their subscriptions.
+    Returns the number of lines withdrawn. Runs inside the caller's transaction (ordering.order_cancel)."""
+    from orders.services import installed
+
+    now = now or timezone.now()
+    lines = list(OrderLine.objects.filter(order=order).exclude(status=OrderLine.Status.COMPLETED))
+    ids = [line.pk for line in lines]
+    WorkStep.objects.filter(
+        work_order__order_line_id__in=ids, status__in=[WorkStep.Status.PENDING, *OPEN_STEP_STATES]
+    ).update(status=WorkStep.Status.SKIPPED, revision=F("revision") + 1)
+    WorkOrder.objects.filter(
+        order_line_id__in=ids, status__in=[WorkOrder.Status.OPEN, WorkOrder.Status.BLOCKED]
+    ).update(status=WorkOrder.Status.CANCELLED)
+    for line in lines:
+        installed.release_reservations(line, at=now)
+    OrderLine.objects.filter(pk__in=ids).update(status=OrderLine.Status.CANCELLED)
+    return len(ids)
+
+
 def start_order_by_id(order_id: int) -> None:
     """The Celery task's entry: an order that no longer exists or is not submitted is left alone."""
     order = Order.objects.filter(pk=order_id).select_related("customer").first()

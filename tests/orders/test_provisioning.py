@@ -461,3 +461,24 @@ def test_the_tasks_start_an_order_and_sweep_on_the_beat(world, settings):
     assert WorkOrder.objects.filter(order_line__order=order).count() == 1
     with time_machine.travel(MONDAY + dt.timedelta(days=30), tick=False):
         assert tasks.provisioning_sweep()["escalated"] >= 1
+
+
+def test_an_order_cancelled_during_provisioning_is_withdrawn_from_the_workstations(world, am):
+    """The customer changes their mind during the survey: the work order closes, its steps leave the queues,
+    the circuit the resource check reserved goes back to the pool, and a page loaded before gets a conflict."""
+    from orders.models import Resource
+    from orders.services import ordering
+    from tests.orders.factories import ResourceFactory
+
+    work_order = started(world)
+    first = steps_of(work_order)[0]
+    provisioning.step_claim(first, by=world.survey.executor, revision=first.revision)
+    circuit = ResourceFactory(identifier="HZ-CANCEL-1", status="reserved", reserved_for=work_order.order_line)
+    order = ordering.order_cancel(work_order.order_line.order, by=am, reason="客户取消建设")
+    assert order.status == Order.Status.CANCELLED
+    work_order.refresh_from_db()
+    assert work_order.status == WorkOrder.Status.CANCELLED
+    assert {s.status for s in steps_of(work_order)} == {Status.SKIPPED}
+    assert Resource.objects.get(pk=circuit.pk).status == Resource.Status.FREE
+    with pytest.raises(provisioning.StepConflict):
+        provisioning.step_complete(fresh(first), by=world.survey.executor, revision=first.revision + 1)
