@@ -39,14 +39,36 @@ class Calendar:
         self.exceptions: dict[dt.date, bool] = dict(rows)
         self.first, self.last = first, last
 
+    @classmethod
+    def around(cls, day: dt.date, *, years: int = 2) -> "Calendar":
+        """The exceptions from the start of `day`'s year to the end of the year `years` later (one query)."""
+        return cls(day.replace(month=1, day=1), day.replace(year=day.year + years, month=12, day=31))
+
     def is_working_day(self, day: dt.date) -> bool:
         if day in self.exceptions:
             return self.exceptions[day]
         return day.weekday() < 5
 
-
-def _calendar_around(day: dt.date, *, years: int = 2) -> Calendar:
-    return Calendar(day.replace(month=1, day=1), day.replace(year=day.year + years, month=12, day=31))
+    def add_working_hours(self, start: dt.datetime, hours: float) -> dt.datetime:
+        """The moment `hours` office hours after `start`, counted on this calendar (no query): many deadlines
+        over one loaded calendar. A clock started out of hours starts at the next opening."""
+        office = office_hours()
+        zone = timezone.get_current_timezone()
+        moment = timezone.localtime(start, zone) if timezone.is_aware(start) else start.replace(tzinfo=zone)
+        remaining = dt.timedelta(hours=hours)
+        day = moment.date()
+        while True:
+            if self.is_working_day(day):
+                opens = dt.datetime.combine(day, office.start, tzinfo=zone)
+                closes = dt.datetime.combine(day, office.end, tzinfo=zone)
+                begin = max(moment, opens)
+                if begin < closes:
+                    available = closes - begin
+                    if remaining <= available:
+                        return begin + remaining
+                    remaining -= available
+            day += dt.timedelta(days=1)
+            moment = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
 
 
 def is_working_day(day: dt.date) -> bool:
@@ -57,7 +79,7 @@ def add_working_days(start: dt.date, days: int) -> dt.date:
     """The date `days` working days after `start` (0: `start` itself if it is a working day, else the next one)."""
     if days < 0:
         raise ValueError("days must not be negative")
-    calendar = _calendar_around(start, years=1 + days // 200)
+    calendar = Calendar.around(start, years=1 + days // 200)
     day = start
     while not calendar.is_working_day(day):
         day += dt.timedelta(days=1)
@@ -77,26 +99,9 @@ def working_days_between(first: dt.date, last: dt.date) -> int:
 
 
 def add_working_hours(start: dt.datetime, hours: float) -> dt.datetime:
-    """The moment `hours` office hours after `start` (aware datetimes, in the site's zone). A clock started out
-    of hours starts at the next opening."""
-    office = office_hours()
-    zone = timezone.get_current_timezone()
-    moment = timezone.localtime(start, zone) if timezone.is_aware(start) else start.replace(tzinfo=zone)
-    calendar = _calendar_around(moment.date(), years=1 + int(hours // 1500))
-    remaining = dt.timedelta(hours=hours)
-    day = moment.date()
-    while True:
-        if calendar.is_working_day(day):
-            opens = dt.datetime.combine(day, office.start, tzinfo=zone)
-            closes = dt.datetime.combine(day, office.end, tzinfo=zone)
-            begin = max(moment, opens)
-            if begin < closes:
-                available = closes - begin
-                if remaining <= available:
-                    return begin + remaining
-                remaining -= available
-        day += dt.timedelta(days=1)
-        moment = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
+    """The moment `hours` office hours after `start` (aware datetimes, in the site's zone)."""
+    day = timezone.localtime(start).date() if timezone.is_aware(start) else start.date()
+    return Calendar.around(day, years=1 + int(hours // 1500)).add_working_hours(start, hours)
 
 
 def add_clock_hours(start: dt.datetime, hours: float, *, working_hours: bool) -> dt.datetime:

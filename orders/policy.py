@@ -8,10 +8,6 @@ from channels import roles
 from channels.models import Role, User
 
 
-def may_read_catalogue(user: User) -> bool:
-    return user.is_active
-
-
 def is_provisioning_staff(user: User) -> bool:
     """Workstation executors and managers (工位执行人 / 工位经理)."""
     return user.role in roles.WORKSTATIONS

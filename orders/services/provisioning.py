@@ -57,26 +57,10 @@ class Deadlines:
     sweep's projections for many work orders, cost one query instead of one per call."""
 
     def __init__(self, around: dt.datetime, *, years: int = 2):
-        self.zone = timezone.get_current_timezone()
-        self.office = working_calendar.office_hours()
-        self.calendar = working_calendar._calendar_around(timezone.localtime(around, self.zone).date(), years=years)
+        self.calendar = working_calendar.Calendar.around(timezone.localtime(around).date(), years=years)
 
     def add(self, start: dt.datetime, hours: float) -> dt.datetime:
-        moment = timezone.localtime(start, self.zone)
-        remaining = dt.timedelta(hours=hours)
-        day = moment.date()
-        while True:
-            if self.calendar.is_working_day(day):
-                opens = dt.datetime.combine(day, self.office.start, tzinfo=self.zone)
-                closes = dt.datetime.combine(day, self.office.end, tzinfo=self.zone)
-                begin = max(moment, opens)
-                if begin < closes:
-                    available = closes - begin
-                    if remaining <= available:
-                        return begin + remaining
-                    remaining -= available
-            day += dt.timedelta(days=1)
-            moment = dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
+        return self.calendar.add_working_hours(start, hours)
 
     def step_clock(self, start: dt.datetime, duration_hours: int) -> dict:
         """due_at and warn_at of a step that becomes ready at `start`: the warning when the warning share of its
@@ -229,7 +213,7 @@ def _open_work_order(order: Order, line: OrderLine, templates: list[StepTemplate
     line.status = OrderLine.Status.PROVISIONING
     deadlines = Deadlines(now, years=2 + sum(t.duration_hours for t in chosen) // 1500)
     if order.committed_on:
-        due = dt.datetime.combine(order.committed_on, dt.time(23, 59, 59), tzinfo=deadlines.zone)
+        due = dt.datetime.combine(order.committed_on, dt.time(23, 59, 59), tzinfo=timezone.get_current_timezone())
     else:
         due = deadlines.add(now, sum(t.duration_hours for t in chosen))
     work_order = WorkOrder.objects.create(order_line=line, customer_id=order.customer_id, created_at=now, due_at=due)
