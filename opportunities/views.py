@@ -23,7 +23,7 @@ from channels.models import Role, User
 from customers import selectors as customer_selectors
 from customers.models import Customer, visible_ids_among
 from customers.services import DuplicateWarning
-from kam.form_helpers import add_service_errors
+from kam.form_helpers import add_service_errors, run_service
 from kam.http import safe_next
 from kam.pagination import page_of
 from kam.validators import parse_id
@@ -298,26 +298,18 @@ def _act(request, pk: int, call, *, form=None, form_key: str = "", success: str 
     user = request.user
     opp = _get_visible(user, pk)
     default = reverse("opportunities:detail", args=[pk])
-    status = 400
-    if form is None or form.is_valid():
+
+    def act():
         try:
             call(opp, form.cleaned_data if form is not None else {})
         except Opportunity.DoesNotExist:
             raise Http404 from None
-        except PermissionDenied:
-            raise
-        except services.Conflict as exc:
-            messages.error(request, str(exc))
-            status = 409
-        except ValidationError as exc:
-            if form is not None:
-                add_service_errors(form, exc)
-            else:
-                messages.error(request, " ".join(exc.messages))
-        else:
-            if success:
-                messages.success(request, success)
-            return redirect(safe_next(request, default))
+
+    status = run_service(request, act, form=form, conflicts=(services.Conflict,))
+    if status is None:
+        if success:
+            messages.success(request, success)
+        return redirect(safe_next(request, default))
     opp = _get_visible(user, pk)
     bound = {form_key: form} if form is not None else {}
     return render(request, "opportunities/detail.html", _detail_context(request, opp, bound), status=status)

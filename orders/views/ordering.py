@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from channels import roles
 from customers import selectors as customer_selectors
 from customers.models import Customer, visible_ids_among
-from kam.form_helpers import add_service_errors
+from kam.form_helpers import add_service_errors, run_service
 from kam.pagination import page_of
 from kam.validators import parse_id
 from orders import order_fields, policy
@@ -325,22 +325,14 @@ def order_detail(request, pk: int):
 
 def _act(request, pk: int, call, *, form=None, form_key: str = "", success: str = ""):
     order = _order(request.user, pk)
-    status = 400
-    if form is None or form.is_valid():
-        try:
-            call(order, form.cleaned_data if form is not None else {})
-        except services.Conflict as exc:
-            messages.error(request, str(exc))
-            status = 409
-        except ValidationError as exc:
-            if form is not None:
-                add_service_errors(form, exc)
-            else:
-                messages.error(request, " ".join(exc.messages))
-        else:
-            if success:
-                messages.success(request, success)
-            return redirect("orders:order-detail", pk)
+    status = run_service(
+        request, lambda: call(order, form.cleaned_data if form is not None else {}), form=form,
+        conflicts=(services.Conflict,),
+    )  # fmt: skip
+    if status is None:
+        if success:
+            messages.success(request, success)
+        return redirect("orders:order-detail", pk)
     order = _order(request.user, pk)
     bound = {form_key: form} if form is not None else {}
     return render(request, "orders/ordering/order_detail.html", _detail_context(request, order, bound), status=status)

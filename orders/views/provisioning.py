@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from channels import roles
 from channels.models import User, Workstation
-from kam.form_helpers import add_service_errors
+from kam.form_helpers import run_service
 from kam.http import safe_next
 from kam.pagination import CappedPaginator, page_of
 from orders import policy
@@ -172,35 +172,31 @@ def step_action(request, pk: int, seq: int, action: str):
     if step is None or action not in ACTIONS:
         raise Http404
     form = StepActionForm(request.POST, colleagues=_colleagues(step))
-    status = 400
-    if form.is_valid():
+
+    def act():
         data = form.cleaned_data
         common = {"by": user, "revision": data["revision"]}
-        try:
-            if action == "claim":
-                services.step_claim(step, **common)
-            elif action == "complete":
-                services.step_complete(step, note=data["note"], **common)
-            elif action == "reject":
-                services.step_reject(step, reason=data["reason"], order_data_wrong=data["order_data_wrong"], **common)
-            elif action == "block":
-                services.step_block(step, reason=data["reason"], **common)
-            elif action == "unblock":
-                services.step_unblock(step, note=data["note"], **common)
-            else:
-                if data["to_user"] is None:
-                    raise ValidationError({"to_user": [_("Choose a colleague.")]})
-                services.step_hand_over(step, to_user=data["to_user"], note=data["note"], **common)
-        except services.StepConflict as exc:
-            messages.error(request, str(exc))
-            status = 409
-        except ValidationError as exc:
-            add_service_errors(form, exc)
+        if action == "claim":
+            services.step_claim(step, **common)
+        elif action == "complete":
+            services.step_complete(step, note=data["note"], **common)
+        elif action == "reject":
+            services.step_reject(step, reason=data["reason"], order_data_wrong=data["order_data_wrong"], **common)
+        elif action == "block":
+            services.step_block(step, reason=data["reason"], **common)
+        elif action == "unblock":
+            services.step_unblock(step, note=data["note"], **common)
         else:
-            nxt = request.POST.get("next", "")
-            if nxt in ("queue", "mine"):
-                return redirect("orders:provisioning-queue" if nxt == "queue" else "orders:my-steps")
-            return redirect("orders:work-order-detail", pk=work_order.pk)
+            if data["to_user"] is None:
+                raise ValidationError({"to_user": [_("Choose a colleague.")]})
+            services.step_hand_over(step, to_user=data["to_user"], note=data["note"], **common)
+
+    status = run_service(request, act, form=form, conflicts=(services.StepConflict,))
+    if status is None:
+        nxt = request.POST.get("next", "")
+        if nxt in ("queue", "mine"):
+            return redirect("orders:provisioning-queue" if nxt == "queue" else "orders:my-steps")
+        return redirect("orders:work-order-detail", pk=work_order.pk)
     context = _detail_context(request, work_order, failed=(step.pk, form))
     return render(request, "orders/provisioning/work_order_detail.html", context, status=status)
 
