@@ -76,6 +76,7 @@ class Endpoint:
     drop_cache: str = ""  # cache key (formatted with the targets) deleted before every request: a cold cache
     differs_from: str = ""  # an endpoint whose first page this one must not repeat (a sort that is applied)
     finds: str = ""  # a WORDS key: the search should show rows when live customers' names contain that word
+    htmx: bool = False  # asked the way htmx asks (HX-Request): a page's fragment
 
 
 def _sorts() -> list[Endpoint]:
@@ -422,13 +423,15 @@ class Session:
     def csrf(self) -> str:
         return next(c.value for c in self.jar if c.name == "csrftoken")
 
-    def request(self, method: str, path: str, body: dict | None) -> tuple[int, float]:
-        status, ms, _content = self.fetch(method, path, body)
+    def request(self, method: str, path: str, body: dict | None, htmx: bool = False) -> tuple[int, float]:
+        status, ms, _content = self.fetch(method, path, body, htmx)
         return status, ms
 
-    def fetch(self, method: str, path: str, body: dict | None = None) -> tuple[int, float, bytes]:
+    def fetch(self, method: str, path: str, body: dict | None = None, htmx: bool = False) -> tuple[int, float, bytes]:
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Accept": "application/json" if path.startswith("/api/") else "text/html"}
+        if htmx:
+            headers["HX-Request"] = "true"
         if data is not None:
             headers.update({"Content-Type": "application/json", "X-CSRFToken": self.csrf(), "Referer": self.base})
         request = urllib.request.Request(f"{self.base}{path}", data=data, method=method, headers=headers)
@@ -505,7 +508,7 @@ def measure(
         session, path, body, key = prepared[size][endpoint.key]
         if key:
             servers[size]["redis"].delete(key)
-        return session.request(endpoint.method, path, body)
+        return session.request(endpoint.method, path, body, endpoint.htmx)
 
     out = {
         size: {e.key: {"ms": [], "floor_ms": [], "statuses": set(), "first_status": None} for e in endpoints}
@@ -588,6 +591,8 @@ def count_queries(values: dict[str, str], endpoints: list | None = None, tables=
         accept = "application/json" if path.startswith("/api/") else "text/html"
         call = client.post if endpoint.method == "POST" else client.get
         kwargs = {"data": json.dumps(body), "content_type": "application/json"} if body is not None else {}
+        if endpoint.htmx:
+            kwargs["HTTP_HX_REQUEST"] = "true"
         call(path, HTTP_ACCEPT=accept, **kwargs)  # warm caches (lexicon, content types) like a running server
         runs = []
         for _attempt in range(2):

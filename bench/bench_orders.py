@@ -70,6 +70,13 @@ ENDPOINTS = [
              "/orders/provisioning/queue/"),
     Endpoint("page_360", "page 360 of a customer with {customer_subscriptions} subscriptions, an order in flight (AM)",
              "am_zhang", "GET", "/customers/{customer}/"),
+    # the 360 page's lazy orders panels, as the page fetches them (htmx)
+    Endpoint("panel_agreements", "360 panel agreements (AM, htmx)", "am_zhang", "GET",
+             "/customers/{customer}/panels/agreements/", htmx=True),
+    Endpoint("panel_in_flight", "360 panel orders in flight (AM, htmx)", "am_zhang", "GET",
+             "/customers/{customer}/panels/orders_in_flight/", htmx=True),
+    Endpoint("panel_subscriptions", "360 panel subscriptions, {customer_subscriptions} of them (AM, htmx)",
+             "am_zhang", "GET", "/customers/{customer}/panels/subscriptions/", htmx=True),
     Endpoint("page_order_list", "page /orders/ (account manager)", "am_zhang", "GET", "/orders/"),
     Endpoint("page_order_list_ops", "page /orders/ (dispatcher)", "ops_zhao", "GET", "/orders/"),
     Endpoint("page_order_detail", "page order detail, {order_status} (account manager)", "am_zhang", "GET",

@@ -39,6 +39,7 @@ urlpatterns = [
         name="segment-movement-list",
     ),
     path("<int:pk>/", customers.customer_detail, name="detail"),
+    path("<int:pk>/panels/<slug:key>/", customers.customer_panel, name="panel"),
     path("<int:pk>/edit/", customers.customer_edit, name="edit"),
     path("<int:pk>/contacts/new/", customers.contact_form, name="contact-create"),
     path("<int:pk>/contacts/<int:contact_pk>/edit/", customers.contact_form, name="contact-edit"),

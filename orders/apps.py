@@ -18,13 +18,14 @@ class OrdersConfig(AppConfig):
         register_menu_item("products", label=_("Products"), url_name="orders:product-list", order=150)
 
         # Agreements (协议): the list for who sells and oversees, the 360 panel (two queries), the notices.
+        # The three orders panels of the 360 page are lazy (fetched by the page): they read the orders tables.
         register_menu_item(
             "agreements", label=_("Agreements"), url_name="orders:agreement-list", order=30,
             visible=policy.may_see_agreements,
         )  # fmt: skip
         register_panel(
             "agreements", title=_("Agreements"), template="orders/agreements/_customer_panel.html",
-            context=agreement_views.customer_panel_context, order=30,
+            context=agreement_views.customer_panel_context, order=30, lazy=True,
         )  # fmt: skip
         register_kind("agreement", label=_("Agreement"))
 
@@ -52,7 +53,7 @@ class OrdersConfig(AppConfig):
         register_kind("order_completed", label=_("Order completed"))
         register_panel(
             "orders_in_flight", title=_("Orders in flight"), template="orders/provisioning/_customer_panel.html",
-            context=provisioning_views.customer_panel_context, order=40,
+            context=provisioning_views.customer_panel_context, order=40, lazy=True,
         )  # fmt: skip
         register_menu_item(
             "my-steps", label=_("My steps"), url_name="orders:my-steps", order=15, visible=policy.works_steps
@@ -73,6 +74,6 @@ class OrdersConfig(AppConfig):
         # Installed base: the 360 "Subscriptions" panel and the "holds / does not hold product" criteria.
         register_panel(
             "subscriptions", title=_("Subscriptions"), template="orders/installed/_customer_panel.html",
-            context=installed_views.customer_panel_context, order=45,
+            context=installed_views.customer_panel_context, order=45, lazy=True,
         )  # fmt: skip
         segments_installed.register()

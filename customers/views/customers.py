@@ -6,7 +6,7 @@ Customer.objects.visible_to(user) / editable_by(user), so another person's custo
 from django import forms as django_forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -26,7 +26,7 @@ from customers.forms.customers import (
     VisitForm,
 )
 from customers.models import Contact, Customer, Region, visible_ids_among
-from customers.panels import render_panels
+from customers.panels import panel_for, render_panel, render_panels
 from customers.policy import can_edit, hidden_contact_fields, hidden_customer_fields, may_see_spend
 from kam.form_helpers import add_service_errors
 from kam.pagination import page_of
@@ -149,6 +149,25 @@ def customer_detail(request, pk: int):
         "shows_value": "value_score" not in hidden,
     }
     return render(request, "customers/customer_detail.html", context)
+
+
+@require_GET
+def customer_panel(request, pk: int, key: str):
+    """One panel of the 360 page (a lazy one, fetched by the page; any panel works): the same visibility check
+    as the page, 404 for a customer the user may not see or a panel not theirs. Without htmx, a page of its own."""
+    panel = panel_for(request.user, key)
+    if panel is None:
+        raise Http404
+    try:
+        customer = selectors.customer_detail(user=request.user, pk=pk)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+    html = render_panel(request, customer, panel)
+    if request.htmx:
+        return HttpResponse(html)
+    return render(
+        request, "customers/customer_panel.html", {"customer": customer, "title": str(panel.title), "html": html}
+    )
 
 
 # --- create and edit ----------------------------------------------------------------------------------

@@ -527,9 +527,11 @@ def test_the_customer_page_shows_the_agreements_panel_and_the_menu_item(client, 
     client.force_login(am)
 
     page = client.get(customer.get_absolute_url()).content.decode()
+    panel_url = reverse("customers:panel", args=[customer.pk, "agreements"])
+    panel = client.get(panel_url, headers={"HX-Request": "true"}).content.decode()
 
-    assert 'id="panel-agreements"' in page and "三六零协议" in page
-    assert reverse("orders:agreement-detail", args=[agreement.pk]) in page
+    assert 'id="panel-agreements"' in page and panel_url in page and "三六零协议" not in page  # fetched lazily
+    assert "三六零协议" in panel and reverse("orders:agreement-detail", args=[agreement.pk]) in panel
     assert f'href="{reverse("orders:agreement-list")}"' in page
 
 

@@ -110,7 +110,8 @@ def test_read_only_reader_sees_the_checklist_but_may_not_start(client, customer,
 
 def test_panel_lists_live_subscriptions_with_constant_queries(client, customer, am, django_assert_num_queries):
     client.force_login(am)
-    url = customer.get_absolute_url()
+    url = reverse("customers:panel", args=[customer.pk, "subscriptions"])
+    assert url in client.get(customer.get_absolute_url()).content.decode()  # the page fetches it (lazy panel)
     SubscriptionFactory(customer=customer, service_id="HZ-PANEL-1", bandwidth_mbps=200, sla_class="AA")
     client.get(url)  # warm the caches
     with CaptureQueriesContext(connection) as one:
@@ -128,7 +129,8 @@ def test_panel_lists_live_subscriptions_with_constant_queries(client, customer, 
 def test_panel_links_the_checklist_once_the_customer_is_leaving(client, customer, am, holdings):
     customer_leave(customer, by=am, reason="迁出")
     client.force_login(am)
-    assert 'id="release-checklist-link"' in client.get(customer.get_absolute_url()).content.decode()
+    url = reverse("customers:panel", args=[customer.pk, "subscriptions"])
+    assert 'id="release-checklist-link"' in client.get(url, headers={"HX-Request": "true"}).content.decode()
 
 
 # --- API ---------------------------------------------------------------------------------------------------
