@@ -9,6 +9,7 @@ whatever the number of open steps."""
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Sum, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from channels import calendar as working_calendar
 from channels import roles
@@ -489,77 +491,146 @@ def sweep(*, now: dt.datetime | None = None) -> SweepResult:
     return SweepResult(warned=_warn(now), escalated=_escalate(now), customers_told=_tell_customers(now))
 
 
-def _staff_of(workstation_ids: set[int]) -> dict[int, list[User]]:
-    staff: dict[int, list[User]] = {}
-    if workstation_ids:
-        for user in User.objects.filter(
-            workstation_id__in=workstation_ids, is_active=True, role__in=list(roles.WORKSTATIONS)
-        ):
-            staff.setdefault(user.workstation_id, []).append(user)
-    return staff
+# A recipient with more warnings (or escalations) than this in one sweep gets one summary of them instead of a
+# message per step: a backlog after an outage must not bury a workstation manager under hundreds of messages.
+DIGEST_AFTER = 5
+
+_STEP_FIELDS = (
+    "pk", "work_order_id", "work_order__number", "name", "due_at", "workstation_id", "workstation__name",
+    "workstation__manager_id", "assignee_id", "customer__name", "customer__account_manager_id",
+)  # fmt: skip
 
 
-def _locked_steps(now: dt.datetime, condition: Q):
-    return list(
+def _claim_due(now: dt.datetime, condition: Q, stamp: str, action: str) -> list[dict]:
+    """Lock the open steps that meet `condition` (rows another sweep holds are skipped), stamp them and their
+    work orders with `stamp` and record the events: a constant number of statements however many steps."""
+    steps = list(
         WorkStep.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(condition, status__in=OPEN_STEP_STATES)
-        .select_related("work_order", "workstation__manager", "assignee", "customer__account_manager")
-        .order_by("id")
+        .order_by("due_at", "id")
+        .values(*_STEP_FIELDS)
     )
+    if steps:
+        WorkStep.objects.filter(pk__in=[s["pk"] for s in steps]).update(**{stamp: now})
+        WorkOrder.objects.filter(pk__in={s["work_order_id"] for s in steps}, **{f"{stamp}__isnull": True}).update(
+            **{stamp: now}
+        )
+        StepEvent.objects.bulk_create([StepEvent(step_id=s["pk"], action=action, at=now) for s in steps])
+    return steps
+
+
+def _notify_per_recipient(steps: list[dict], recipients_of, one, summary, *, kind: str, urgent: bool = False,
+                          extra_users: Iterable[int] = ()) -> None:  # fmt: skip
+    """One message per step and recipient, or one summary per recipient who has more than DIGEST_AFTER steps.
+    `recipients_of(step)` names user ids; `one(step, users)` and `summary(steps, user, users)` give (title, body,
+    link). Users are read once (active ones only)."""
+    per_user: dict[int, list[dict]] = {}
+    for step in steps:
+        for user_id in dict.fromkeys(recipients_of(step)):
+            if user_id:
+                per_user.setdefault(user_id, []).append(step)
+    users = User.objects.filter(pk__in={*per_user, *extra_users}, is_active=True).in_bulk()
+    messages = []
+    for user_id, theirs in per_user.items():
+        user = users.get(user_id)
+        if user is None:
+            continue
+        if len(theirs) > DIGEST_AFTER:
+            messages.append(Message([user], kind, *summary(theirs, user, users), urgent=urgent))
+        else:
+            messages.extend(Message([user], kind, *one(step, users), urgent=urgent) for step in theirs)
+    notify_many(messages)
 
 
 def _when(moment: dt.datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
+def _step_title(template: str, step: dict) -> str:
+    return template % {"step": step["name"], "number": step["work_order__number"]}
+
+
+def _summary_link(user: User) -> str:
+    """Workstation staff to their queue (most urgent first), everybody else to the orders in progress."""
+    if policy.works_steps(user):
+        return reverse("orders:provisioning-queue")
+    return f"{reverse('orders:order-list')}?status={Order.Status.IN_PROGRESS}"
+
+
 def _warn(now: dt.datetime) -> int:
+    """Steps past their warning point: the assignee is told, or the workstation (its staff and manager) when
+    the step waits in the queue."""
     with transaction.atomic():
-        steps = _locked_steps(now, Q(warned_at__isnull=True, warn_at__lte=now, due_at__gt=now))
+        steps = _claim_due(now, Q(warned_at__isnull=True, warn_at__lte=now, due_at__gt=now), "warned_at", Action.WARN)
         if not steps:
             return 0
-        WorkStep.objects.filter(pk__in=[s.pk for s in steps]).update(warned_at=now)
-        WorkOrder.objects.filter(pk__in={s.work_order_id for s in steps}, warned_at__isnull=True).update(warned_at=now)
-        StepEvent.objects.bulk_create([StepEvent(step=s, action=Action.WARN, at=now) for s in steps])
-        staff = _staff_of({s.workstation_id for s in steps if not s.assignee_id})
-        notify_many(
-            Message(
-                [s.assignee] if s.assignee_id else [*staff.get(s.workstation_id, []), s.workstation.manager],
-                kind="provisioning_warning",
-                title=_("Step due soon: %(step)s (%(number)s)") % {"step": s.name, "number": s.work_order},
-                body=_("Due %(due)s, customer %(customer)s.") % {"due": _when(s.due_at), "customer": s.customer},
-                link=work_order_link(s.work_order_id),
-            )
-            for s in steps
-        )
+        staff: dict[int, list[int]] = {}
+        for workstation_id, user_id in User.objects.filter(
+            workstation_id__in={s["workstation_id"] for s in steps if not s["assignee_id"]},
+            is_active=True, role__in=list(roles.WORKSTATIONS),
+        ).values_list("workstation_id", "pk"):  # fmt: skip
+            staff.setdefault(workstation_id, []).append(user_id)
+
+        def recipients(step):
+            if step["assignee_id"]:
+                return [step["assignee_id"]]
+            return [*staff.get(step["workstation_id"], []), step["workstation__manager_id"]]
+
+        def one(step, users):
+            return (
+                _step_title(_("Step due soon: %(step)s (%(number)s)"), step),
+                _("Due %(due)s, customer %(customer)s.")
+                % {"due": _when(step["due_at"]), "customer": step["customer__name"]},
+                work_order_link(step["work_order_id"]),
+            )  # fmt: skip
+
+        def summary(theirs, user, users):
+            first = theirs[0]
+            return (
+                ngettext("%(count)d step due soon", "%(count)d steps due soon", len(theirs)) % {"count": len(theirs)},
+                _("The first due: %(step)s (%(number)s) at %(due)s, customer %(customer)s.")
+                % {"step": first["name"], "number": first["work_order__number"], "due": _when(first["due_at"]),
+                   "customer": first["customer__name"]},
+                _summary_link(user),
+            )  # fmt: skip
+
+        _notify_per_recipient(steps, recipients, one, summary, kind="provisioning_warning")
     return len(steps)
 
 
 def _escalate(now: dt.datetime) -> int:
+    """Overdue steps: the workstation's manager and the customer's account manager are told (urgent)."""
     with transaction.atomic():
-        steps = _locked_steps(now, Q(escalated_at__isnull=True, due_at__lte=now))
+        steps = _claim_due(now, Q(escalated_at__isnull=True, due_at__lte=now), "escalated_at", Action.ESCALATE)
         if not steps:
             return 0
-        WorkStep.objects.filter(pk__in=[s.pk for s in steps]).update(escalated_at=now)
-        WorkOrder.objects.filter(pk__in={s.work_order_id for s in steps}, escalated_at__isnull=True).update(
-            escalated_at=now
-        )
-        StepEvent.objects.bulk_create([StepEvent(step=s, action=Action.ESCALATE, at=now) for s in steps])
-        notify_many(
-            Message(
-                [s.workstation.manager, s.customer.account_manager],
-                kind="provisioning_escalation",
-                title=_("Overdue: %(step)s (%(number)s)") % {"step": s.name, "number": s.work_order},
-                body=_("Due %(due)s at %(workstation)s, customer %(customer)s; held by %(who)s.")
-                % {
-                    "due": _when(s.due_at),
-                    "workstation": s.workstation,
-                    "customer": s.customer,
-                    "who": s.assignee or _("nobody (in the queue)"),
-                },  # fmt: skip
-                link=work_order_link(s.work_order_id),
-                urgent=True,
-            )
-            for s in steps
+
+        def recipients(step):
+            return [step["workstation__manager_id"], step["customer__account_manager_id"]]
+
+        def one(step, users):
+            holder = users.get(step["assignee_id"]) if step["assignee_id"] else None
+            return (
+                _step_title(_("Overdue: %(step)s (%(number)s)"), step),
+                _("Due %(due)s at %(workstation)s, customer %(customer)s; held by %(who)s.")
+                % {"due": _when(step["due_at"]), "workstation": step["workstation__name"],
+                   "customer": step["customer__name"], "who": holder or _("nobody (in the queue)")},
+                work_order_link(step["work_order_id"]),
+            )  # fmt: skip
+
+        def summary(theirs, user, users):
+            first = theirs[0]
+            return (
+                ngettext("%(count)d step overdue", "%(count)d steps overdue", len(theirs)) % {"count": len(theirs)},
+                _("The most overdue: %(step)s (%(number)s), due %(due)s at %(workstation)s, customer %(customer)s.")
+                % {"step": first["name"], "number": first["work_order__number"], "due": _when(first["due_at"]),
+                   "workstation": first["workstation__name"], "customer": first["customer__name"]},
+                _summary_link(user),
+            )  # fmt: skip
+
+        assignees = {s["assignee_id"] for s in steps if s["assignee_id"]}
+        _notify_per_recipient(
+            steps, recipients, one, summary, kind="provisioning_escalation", urgent=True, extra_users=assignees
         )
     return len(steps)
 

@@ -10,6 +10,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from channels.models import Notification, Role, User, Workstation
@@ -322,6 +323,23 @@ def test_an_unclaimed_step_warns_its_workstation_staff_and_manager(world):
     assert set(Notification.objects.filter(kind="provisioning_warning").values_list("recipient_id", flat=True)) == {
         world.survey.executor.pk, world.survey.colleague.pk, world.survey.manager.pk,
     }  # fmt: skip
+
+
+def test_a_backlog_of_overdue_steps_reaches_each_person_as_one_summary(world, am):
+    many = provisioning.DIGEST_AFTER + 2
+    for _ in range(many):
+        started(world)
+    assert provisioning.sweep(now=MONDAY + dt.timedelta(days=2)).escalated == many
+
+    escalations = Notification.objects.filter(kind="provisioning_escalation")
+    assert sorted(escalations.values_list("recipient_id", flat=True)) == sorted([world.survey.manager.pk, am.pk])
+    summary = escalations.get(recipient=world.survey.manager)
+    assert str(many) in summary.title and "现场勘察" in summary.body and summary.urgent
+    assert summary.link == reverse("orders:provisioning-queue")
+    assert escalations.get(recipient=am).link.startswith(reverse("orders:order-list"))
+    # every step is still escalated on its own: stamped and in its history
+    assert WorkStep.objects.filter(escalated_at__isnull=False).count() == many
+    assert StepEvent.objects.filter(action="escalate").count() == many
 
 
 def test_a_blocked_step_tells_the_customer_the_blocking_reason(world, caplog, django_capture_on_commit_callbacks):
