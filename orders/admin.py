@@ -59,8 +59,17 @@ class AgreementVersionInline(kam_admin.TabularInline):
 
 @admin.register(models.StepTemplate)
 class StepTemplateAdmin(kam_admin.ModelAdmin):
-    list_display = ("product", "sequence", "name", "workstation", "action", "duration_hours", "only_with_construction")
-    list_filter = ("workstation", "action", "only_with_construction")
+    list_display = (
+        "product",
+        "sequence",
+        "name",
+        "workstation",
+        "action",
+        "duration_hours",
+        "only_with_construction",
+        "on_change",
+    )
+    list_filter = ("workstation", "action", "only_with_construction", "on_change")
     search_fields = ("product__code", "name", "name_en")
     list_select_related = ("product", "workstation")
     autocomplete_fields = ("product",)
@@ -110,7 +119,16 @@ class AgreementAdmin(kam_admin.ModelAdmin):
 class StepTemplateInline(kam_admin.TabularInline):
     model = models.StepTemplate
     extra = 0
-    fields = ("sequence", "name", "name_en", "workstation", "action", "duration_hours", "only_with_construction")
+    fields = (
+        "sequence",
+        "name",
+        "name_en",
+        "workstation",
+        "action",
+        "duration_hours",
+        "only_with_construction",
+        "on_change",
+    )
     ordering = ("sequence",)
 
 

@@ -56,6 +56,10 @@ WORK_ORDER_STEPS = [
     ("acceptance", "客户验收/交维", "Customer acceptance / handover", ACCEPTANCE, 8, False),
 ]
 
+# A change order on a line that exists (more bandwidth, another IP block) skips the site survey and the design:
+# the resource check, the data build, the test and the acceptance remain, and construction when it is needed.
+NOT_ON_CHANGE = ("survey", "design")  # workstation codes of WORK_ORDER_STEPS
+
 # Platform-review products: one to three review steps at the platform-review workstation, inside the 3-working-day
 # limit. Where the product needs a resource (a 400 number, switchboard numbers) the first step reserves it.
 PLATFORM_REVIEW_STEPS = {
@@ -109,6 +113,7 @@ def step_templates_for(code: str, provisioning_type: str) -> list[dict]:
 def load_step_templates(Product, StepTemplate, Workstation) -> int:
     """Steps for every product that has none yet (an admin's steps stay as they are)."""
     workstations = dict(Workstation.objects.values_list("code", "pk"))
+    knows_change = any(field.name == "on_change" for field in StepTemplate._meta.get_fields())
     have = set(StepTemplate.objects.values_list("product_id", flat=True).distinct())
     rows = []
     for pk, code, provisioning_type in Product.objects.values_list("pk", "code", "provisioning_type"):
@@ -116,6 +121,15 @@ def load_step_templates(Product, StepTemplate, Workstation) -> int:
             continue
         for sequence, step in enumerate(step_templates_for(code, provisioning_type), start=1):
             ws = step.pop("workstation")
+            if knows_change:  # the field came after the first load (migration 0009)
+                step["on_change"] = not (provisioning_type == "work_order" and ws in NOT_ON_CHANGE)
             rows.append(StepTemplate(product_id=pk, sequence=sequence, workstation_id=workstations[ws], **step))
     StepTemplate.objects.bulk_create(rows)
     return len(rows)
+
+
+def mark_steps_not_on_change(Product, StepTemplate, Workstation) -> int:
+    """The shipped survey and design steps of work-order products are skipped by change orders."""
+    return StepTemplate.objects.filter(
+        product__provisioning_type="work_order", workstation__code__in=NOT_ON_CHANGE
+    ).update(on_change=False)

@@ -11,7 +11,7 @@ from rest_framework import mixins, serializers
 from kam.api.errors import INVALID, NOT_FOUND
 from kam.api.filters import IdFilter
 from kam.api.viewsets import ScopedViewSet
-from orders.models import Resource, Subscription
+from orders.models import Order, OrderLine, Resource, Subscription
 
 # --- serializers ------------------------------------------------------------------------------------------
 
@@ -29,6 +29,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
 
 class ResourceSerializer(serializers.ModelSerializer):
+    """`subscription` and `reserved_for` (an order line) are named only to who may see them: the inventory is
+    open to provisioning, a customer's subscription is not (the view passes the visible ids in the context)."""
+
     class Meta:
         model = Resource
         fields = [
@@ -36,6 +39,14 @@ class ResourceSerializer(serializers.ModelSerializer):
             "in_use_since", "released_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        visible = self.context.get("visible_refs") or {}
+        for field in ("subscription", "reserved_for"):
+            if data[field] is not None and data[field] not in visible.get(field, ()):
+                data[field] = None
+        return data
 
 
 # --- filters ------------------------------------------------------------------------------------------------
@@ -99,3 +110,23 @@ class ResourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVi
     queryset = Resource.objects.none()
     serializer_class = ResourceSerializer
     filterset_class = ResourceFilterSet
+
+    def get_serializer(self, *args, **kwargs):
+        if args:  # the rows to show: which subscriptions and order lines they name may this user see (2 queries)
+            rows = list(args[0]) if kwargs.get("many") else [args[0]]
+            kwargs["context"] = {**self.get_serializer_context(), "visible_refs": self._visible_refs(rows)}
+        return super().get_serializer(*args, **kwargs)
+
+    def _visible_refs(self, rows: list[Resource]) -> dict[str, set[int]]:
+        user = self.request.user
+        subscriptions = {row.subscription_id for row in rows if row.subscription_id}
+        lines = {row.reserved_for_id for row in rows if row.reserved_for_id}
+        return {
+            "subscription": set(
+                Subscription.objects.visible_to(user).filter(pk__in=subscriptions).values_list("pk", flat=True)
+            ) if subscriptions else set(),
+            "reserved_for": set(
+                OrderLine.objects.filter(pk__in=lines, order__in=Order.objects.visible_to(user).values("pk"))
+                .values_list("pk", flat=True)
+            ) if lines else set(),
+        }  # fmt: skip

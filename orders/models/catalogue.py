@@ -159,6 +159,10 @@ class StepTemplate(models.Model):
         _("time limit (working hours)"), default=8, help_text=_("From the step becoming ready to its completion.")
     )
     only_with_construction = models.BooleanField(_("only when construction is needed"), default=False)
+    on_change = models.BooleanField(
+        _("also on change orders"), default=True,
+        help_text=_("A change of a service that exists (bandwidth, addresses, members) takes this step too."),
+    )  # fmt: skip
     instructions = models.TextField(_("instructions"), blank=True, max_length=LONG_TEXT)
 
     objects = VisibleToAllQuerySet.as_manager()

@@ -199,9 +199,13 @@ def retry_activation(line: OrderLine, *, by: User, now: dt.datetime | None = Non
 
 
 def _open_work_order(order: Order, line: OrderLine, templates: list[StepTemplate], *, now: dt.datetime) -> None:
-    """A work order with the product's steps (construction steps only when the order needs construction), the
-    first one ready in its workstation's queue."""
-    chosen = [t for t in templates if order.needs_construction or not t.only_with_construction]
+    """A work order with the product's steps (construction steps only when the order needs construction; a
+    change order only the steps marked for changes), the first one ready in its workstation's queue."""
+    chosen = [
+        t for t in templates
+        if (order.needs_construction or not t.only_with_construction)
+        and (order.kind != Order.Kind.CHANGE or t.on_change)
+    ]  # fmt: skip
     if not chosen:
         message = _("Product %(product)s has no work-order steps to follow.") % {"product": line.product_id}
         OrderLine.objects.filter(pk=line.pk).update(provisioning_type=line.provisioning_type,

@@ -10,12 +10,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from channels.models import Role
 from customers.models import Customer
 from customers.segments.criteria import apply_definition, clean_definition
 from orders.models import Order, Product, Resource, Subscription
 from orders.services.installed import apply_line, customer_leave, reserve_resources
+from tests.channels.factories import UserFactory
 from tests.customers.factories import CustomerFactory
-from tests.orders.factories import ResourceFactory, SubscriptionFactory
+from tests.orders.factories import ResourceFactory, SubscriptionFactory, WorkstationFactory
 from tests.orders.installed_support import make_line
 
 pytestmark = pytest.mark.django_db
@@ -163,6 +165,18 @@ def test_resource_api_inventory_for_operations_own_rows_for_account_managers(cus
     assert [r["identifier"] for r in mine] == [held.identifier]  # reserved for his customer's line
     assert api(outsider).get(f"/api/v1/resources/{held.pk}/").status_code == 404
     assert api(am).get("/api/v1/resources/", {"kind": "bogus"}).status_code == 400
+
+
+def test_resource_api_names_a_subscription_only_to_who_may_see_it(customer, am, holdings):
+    inet, _vpmn = holdings
+    executor = UserFactory(role=Role.WORKSTATION_EXECUTOR, workstation=WorkstationFactory())
+
+    inventory = {r["identifier"]: r for r in api(executor).get("/api/v1/resources/").json()["results"]}
+    assert inventory["HZ-CIR-77"]["status"] == "in_use" and inventory["HZ-CIR-77"]["subscription"] is None
+    held = Resource.objects.get(identifier="HZ-CIR-77")
+    assert api(executor).get(f"/api/v1/resources/{held.pk}/").json()["subscription"] is None
+    theirs = {r["identifier"]: r for r in api(am).get("/api/v1/resources/").json()["results"]}
+    assert theirs["HZ-CIR-77"]["subscription"] == inet.pk
 
 
 # --- segment criteria --------------------------------------------------------------------------------------

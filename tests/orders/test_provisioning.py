@@ -14,7 +14,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels.models import Notification, Role, User, Workstation
-from orders.models import Order, OrderLine, Product, ProvisioningFailure, StepEvent, WorkOrder, WorkStep
+from orders.models import (
+    Order,
+    OrderLine,
+    Product,
+    ProvisioningFailure,
+    StepEvent,
+    StepTemplate,
+    WorkOrder,
+    WorkStep,
+)  # fmt: skip
 from orders.provisioning_backends import ProvisioningBackend, ProvisioningError
 from orders.services import provisioning
 from tests.channels.factories import UserFactory
@@ -97,6 +106,19 @@ def fresh(step: WorkStep) -> WorkStep:
 
 
 # --- start_order -----------------------------------------------------------------------------------------
+
+
+def test_a_change_order_skips_the_steps_not_marked_for_changes(world):
+    StepTemplate.objects.filter(product=world.product, name="现场勘察").update(on_change=False)
+    work_order = started(world, kind=Order.Kind.CHANGE)
+    steps = steps_of(work_order)
+    assert [s.name for s in steps] == ["数据制作", "客户验收"] and steps[0].status == Status.READY
+    assert [s.name for s in steps_of(started(world))] == ["现场勘察", "数据制作", "客户验收"]  # a new order: all
+
+
+def test_the_shipped_line_products_skip_survey_and_design_on_change(db):
+    names = set(StepTemplate.objects.filter(product__code="INET", on_change=True).values_list("name", flat=True))
+    assert names == {"资源核查", "工程施工", "数据制作", "测试", "客户验收/交维"}
 
 
 def test_a_work_order_line_gets_a_numbered_work_order_with_the_first_step_queued(world):
