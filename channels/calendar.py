@@ -70,6 +70,25 @@ class Calendar:
             day += dt.timedelta(days=1)
             moment = dt.datetime.combine(day, dt.time.min, tzinfo=zone)
 
+    def working_hours_between(self, start: dt.datetime, end: dt.datetime) -> float:
+        """Office hours from `start` to `end` on this calendar (0 when `end` is not after `start`): what is left
+        of a working-hours clock when it is paused."""
+        if end <= start:
+            return 0.0
+        office = office_hours()
+        zone = timezone.get_current_timezone()
+        start, end = timezone.localtime(start, zone), timezone.localtime(end, zone)
+        total = dt.timedelta()
+        day = start.date()
+        while day <= end.date():
+            if self.is_working_day(day):
+                begin = max(start, dt.datetime.combine(day, office.start, tzinfo=zone))
+                finish = min(end, dt.datetime.combine(day, office.end, tzinfo=zone))
+                if finish > begin:
+                    total += finish - begin
+            day += dt.timedelta(days=1)
+        return total.total_seconds() / 3600
+
 
 def is_working_day(day: dt.date) -> bool:
     return Calendar(day, day).is_working_day(day)
@@ -102,6 +121,14 @@ def add_working_hours(start: dt.datetime, hours: float) -> dt.datetime:
     """The moment `hours` office hours after `start` (aware datetimes, in the site's zone)."""
     day = timezone.localtime(start).date() if timezone.is_aware(start) else start.date()
     return Calendar.around(day, years=1 + int(hours // 1500)).add_working_hours(start, hours)
+
+
+def clock_hours_between(start: dt.datetime, end: dt.datetime, *, working_hours: bool) -> float:
+    """Hours an SLA clock counts from `start` to `end`: office hours, or 7×24."""
+    if not working_hours:
+        return max((end - start).total_seconds() / 3600, 0.0)
+    first, last = timezone.localtime(start).date(), timezone.localtime(end).date()
+    return Calendar(first, max(first, last)).working_hours_between(start, end)
 
 
 def add_clock_hours(start: dt.datetime, hours: float, *, working_hours: bool) -> dt.datetime:

@@ -46,3 +46,14 @@ def test_round_the_clock_sla_ignores_office_hours():
     start = at("2026-12-05", "23:00")
     assert calendar.add_clock_hours(start, 4, working_hours=False) == start + dt.timedelta(hours=4)
     assert calendar.add_clock_hours(start, 4, working_hours=True) == at("2026-12-07", "12:30")
+
+
+def test_hours_between_count_office_hours_over_a_weekend_and_a_holiday():
+    CalendarDay.objects.update_or_create(date=dt.date(2027, 1, 1), defaults={"is_working_day": False, "name": "元旦"})
+    # Thu 2026-12-31 16:30 -> Mon 2027-01-04 09:30: one hour on Thursday, the holiday and the weekend count nothing
+    start, end = at("2026-12-31", "16:30"), at("2027-01-04", "09:30")
+    assert calendar.clock_hours_between(start, end, working_hours=True) == 2.0
+    assert calendar.clock_hours_between(start, end, working_hours=False) == 89.0
+    assert calendar.clock_hours_between(end, start, working_hours=True) == 0.0
+    # the inverse of add_working_hours
+    assert calendar.add_clock_hours(start, 2, working_hours=True) == end
