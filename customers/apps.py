@@ -19,7 +19,7 @@ class CustomersConfig(AppConfig):
         # The 360 page's "tier and value" panel, first among the panels.
         register_panel(
             "tier", title=_("Tier and value"), template="customers/tiers/_panel.html",
-            context=tiers.tier_panel_context, order=10,
+            context=tiers.tier_panel_context, order=10, lazy=True,
         )  # fmt: skip
 
         register_menu_item(

@@ -26,7 +26,7 @@ class OpportunitiesConfig(AppConfig):
         # The 360 page's "open opportunities" panel (two queries: a count and the newest ten).
         register_panel(
             "opportunities", title=_("Open opportunities"), template="opportunities/_customer_panel.html",
-            context=views.customer_panel_context, order=20,
+            context=views.customer_panel_context, order=20, lazy=True,
         )  # fmt: skip
 
         # Agreements nearing their end get a renewal opportunity (orders calls the hook in its daily sweep).

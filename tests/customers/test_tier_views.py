@@ -17,6 +17,7 @@ from customers.tiering import engine, services
 from customers.views import tiers as tier_views
 from tests.channels.factories import TeamFactory, UserFactory
 from tests.customers.factories import CustomerFactory, SpendFactory
+from tests.customers.panels_support import page_with_panels
 
 pytestmark = pytest.mark.django_db
 
@@ -336,8 +337,7 @@ def published(admin_user, mine, foreign):
 
 
 def test_360_page_shows_tier_last_move_why_value_explanation_and_lifetime_value(client, am, published):
-    response = as_user(client, am).get(published.get_absolute_url())
-    text = page_text(response)
+    text = page_with_panels(as_user(client, am), published)
     assert 'id="panel-tier"' in text
     assert published.tier_reason and published.tier_reason in text
     assert published.tier_changed_at.astimezone(timezone.get_current_timezone()).strftime("%Y-%m-%d") in text
@@ -347,8 +347,8 @@ def test_360_page_shows_tier_last_move_why_value_explanation_and_lifetime_value(
 
 
 def test_360_page_hides_lifetime_value_reasons_and_explanation_from_call_center_agents(client, agent, published):
-    text = page_text(as_user(client, agent).get(published.get_absolute_url()))
-    assert 'id="panel-tier"' in text
+    text = page_with_panels(as_user(client, agent), published)
+    assert 'id="panel-tier"' in text and "Tier and value" in text
     assert "Lifetime value estimate" not in text
     assert published.tier_reason not in text
     assert "Tier history" not in text
@@ -359,12 +359,12 @@ def test_360_page_shows_the_inherited_service_tier_and_the_open_override(client,
     engine.refresh_service_tiers(customer_ids=[child.pk])
     services.tier_override_create(customer=child, tier="C", reason="集团统一服务", requested_by=supervisor,
                                  approved_by=admin_user, expires_on=datetime.date(2099, 1, 1))  # fmt: skip
-    text = page_text(as_user(client, supervisor).get(child.get_absolute_url()))
+    text = page_with_panels(as_user(client, supervisor), child)
     assert "served as A2" in text  # A1 parent, one rank lower
     assert "Manual override to C until 2099-01-01" in text and "集团统一服务" in text
     assert reverse("customers:tier-override-revoke", args=[child.pk, child.tier_overrides.get().pk]) in text
     # the account manager sees the override but may not revoke it
-    text = page_text(as_user(client, am).get(child.get_absolute_url()))
+    text = page_with_panels(as_user(client, am), child)
     assert "Manual override to C" in text and "tier-override-revoke" not in text
 
 
@@ -431,3 +431,5 @@ def test_360_page_opens_when_the_tier_rules_are_missing(client, am, mine):
     response = as_user(client, am).get(mine.get_absolute_url())
     assert response.status_code == 200
     assert 'id="panel-tier"' in page_text(response)
+    panel = client.get(reverse("customers:panel", args=[mine.pk, "tier"]), headers={"HX-Request": "true"})
+    assert panel.status_code == 200

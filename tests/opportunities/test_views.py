@@ -5,6 +5,8 @@ import datetime
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,6 +25,7 @@ from opportunities.models import (
 )
 from tests.channels.factories import UserFactory
 from tests.customers.factories import CustomerFactory
+from tests.customers.panels_support import page_with_panels
 from tests.orders.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -455,11 +458,25 @@ def test_navigation_fits_the_role(client, am, analyst, agent):
 def test_the_360_panel_lists_open_opportunities_and_links_capture(client, am, mine, agent):
     opp = routed(mine, by=agent, title="360商机")
 
-    page = text(as_user(client, am).get(mine.get_absolute_url()))
+    page = page_with_panels(as_user(client, am), mine)
 
     assert 'id="panel-opportunities"' in page and "360商机" in page
     assert reverse("opportunities:detail", args=[opp.pk]) in page
     assert f"{reverse('opportunities:capture')}?customer={mine.pk}" in page
+
+
+def test_the_360_panel_runs_the_same_queries_for_one_or_twelve_opportunities(client, am, mine, agent):
+    routed(mine, by=agent, title="第一个")
+    url = reverse("customers:panel", args=[mine.pk, "opportunities"])
+    client = as_user(client, am)
+    client.get(url, headers={"HX-Request": "true"})
+    with CaptureQueriesContext(connection) as one:
+        client.get(url, headers={"HX-Request": "true"})
+    for n in range(11):
+        routed(mine, by=agent, title=f"商机{n}")
+    with CaptureQueriesContext(connection) as twelve:
+        page = text(client.get(url, headers={"HX-Request": "true"}))
+    assert len(twelve) == len(one) and "商机10" in page
 
 
 def test_partner_staff_sees_the_pages(client, agent):
