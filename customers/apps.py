@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CustomersConfig(AppConfig):
@@ -9,6 +10,7 @@ class CustomersConfig(AppConfig):
     def ready(self):
         from customers import exports, policy
         from customers.panels import register_panel
+        from customers.views import customers as customers_views
         from customers.views import home, tiers
         from kam.home import register_home_panel
         from kam.navigation import register_menu_item
@@ -20,6 +22,11 @@ class CustomersConfig(AppConfig):
         register_panel(
             "tier", title=_("Tier and value"), template="customers/tiers/_panel.html",
             context=tiers.tier_panel_context, order=10, lazy=True,
+        )  # fmt: skip
+        # Last on the page: who served the customer when, and every change (lazy like every panel).
+        register_panel(
+            "history", title=pgettext_lazy("customer page", "History"), template="customers/_history_panel.html",
+            context=customers_views.history_panel_context, order=900, lazy=True,
         )  # fmt: skip
 
         register_menu_item(

@@ -12,3 +12,15 @@ TAKE_TICKETS = frozenset({roles.Role.AGENT, roles.Role.DISPATCHER, roles.Role.AD
 
 def may_take_tickets(user: User) -> bool:
     return user.is_active and (user.role in TAKE_TICKETS or user.is_superuser)
+
+
+def may_work_ticket(user: User, ticket) -> bool:
+    """Answer, note, assign, resolve: the owner, the assignee, the staff of its queue, the operations center
+    and admins. (Seeing a ticket follows its customer; working it is narrower.)"""
+    if not user.is_active:
+        return False
+    if user.is_superuser or user.role in (roles.Role.DISPATCHER, roles.Role.ADMIN):
+        return True
+    if user.pk in (ticket.owner_id, ticket.assignee_id):
+        return True
+    return bool(ticket.queue_id) and user.workstation_id == ticket.queue_id

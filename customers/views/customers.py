@@ -139,16 +139,23 @@ def customer_detail(request, pk: int):
             "spend": charts["spend"] if may_see_spend(user) else None,
             "members": charts["members"],
         },
-        "assignments": selectors.assignment_history(customer),
-        "changes": selectors.change_history(
-            customer, hidden={Customer: hidden, Contact: hidden_contact}, user=request.user
-        ),
         "panels": render_panels(request, customer),
         "can_edit": customer.status != Customer.Status.MERGED and can_edit(user, customer),
         "is_steward": policy.is_data_steward(user),
         "shows_value": "value_score" not in hidden,
     }
     return render(request, "customers/customer_detail.html", context)
+
+
+def history_panel_context(request, customer: Customer) -> dict:
+    """The 360 page's "history" panel: who served the customer when, and the change history without the fields
+    the user may not see."""
+    user = request.user
+    hidden = {Customer: hidden_customer_fields(user), Contact: hidden_contact_fields(user)}
+    return {
+        "assignments": selectors.assignment_history(customer),
+        "changes": selectors.change_history(customer, hidden=hidden, user=user),
+    }
 
 
 @require_GET

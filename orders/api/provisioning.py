@@ -14,7 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)  # fmt: skip
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -41,7 +47,7 @@ class StepEventSerializer(serializers.ModelSerializer):
 
 class WorkStepSerializer(serializers.ModelSerializer):
     workstation = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    events = StepEventSerializer(many=True, read_only=True)
+    events = serializers.SerializerMethodField()
 
     class Meta:
         model = WorkStep
@@ -52,12 +58,18 @@ class WorkStepSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
+    @extend_schema_field(StepEventSerializer(many=True))
+    def get_events(self, step: WorkStep) -> list:
+        """The step's history on a detail (prefetched into `event_list`); empty in lists."""
+        events = getattr(step, "event_list", None)
+        return StepEventSerializer(events, many=True).data if events else []
+
 
 class WorkOrderSerializer(serializers.ModelSerializer):
     order = serializers.IntegerField(source="order_line.order_id", read_only=True)
     order_line = serializers.IntegerField(source="order_line_id", read_only=True)
     product = serializers.CharField(source="order_line.product.code", read_only=True)
-    steps = WorkStepSerializer(many=True, read_only=True)
+    steps = WorkStepSerializer(many=True, read_only=True, source="step_list")
 
     class Meta:
         model = WorkOrder
@@ -143,13 +155,14 @@ def work_order_rows(user, *, events: bool):
     """The caller's work orders with their steps (and the steps' events on a detail): constant queries a page."""
     steps = WorkStep.objects.select_related("workstation").order_by("sequence")
     if events:
-        steps = steps.prefetch_related(Prefetch("events", queryset=StepEvent.objects.order_by("at", "id")))
-    else:
-        steps = steps.prefetch_related(Prefetch("events", queryset=StepEvent.objects.none()))
+        steps = steps.prefetch_related(
+            Prefetch("events", queryset=StepEvent.objects.order_by("at", "id"), to_attr="event_list")
+        )
+    # to_attr: plain lists on the rows, not a queryset cloned per work order and per step (≈ 0.4 ms each)
     return (
         WorkOrder.objects.visible_to(user)
         .select_related("order_line__product")
-        .prefetch_related(Prefetch("steps", queryset=steps))
+        .prefetch_related(Prefetch("steps", queryset=steps, to_attr="step_list"))
     )
 
 

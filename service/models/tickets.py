@@ -122,6 +122,10 @@ class Ticket(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_tickets", verbose_name=_("owner"),
         help_text=_("First-contact ownership: who took the ticket answers for it until a hand-over is accepted."),
     )  # fmt: skip
+    handover_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("hand-over offered to"), help_text=_("The owner stays until this person accepts."),
+    )  # fmt: skip
     queue = models.ForeignKey(
         "channels.Workstation", on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets",
         verbose_name=_("queue"),

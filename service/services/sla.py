@@ -71,6 +71,17 @@ def start_clocks(ticket: Ticket, policy: SlaPolicy | None, *, now: dt.datetime) 
     return clocks
 
 
+def restart_resolution(ticket: Ticket, *, now: dt.datetime) -> SlaClock | None:
+    """A reopened ticket: a fresh resolution clock from its policy (the hard cap of the first round is over)."""
+    policy = ticket.sla_policy
+    if policy is None or not policy.resolution_minutes:
+        return None
+    clock = _clock(ticket, policy, Metric.RESOLUTION, policy.resolution_minutes, now)
+    clock.save()
+    SlaEvent.objects.create(clock=clock, action=Action.START, at=now)
+    return clock
+
+
 def _running(ticket: Ticket, metrics=None):
     rows = SlaClock.objects.filter(ticket=ticket, fulfilled_at__isnull=True)
     return rows.filter(metric__in=metrics) if metrics else rows

@@ -2,21 +2,31 @@
 transaction; the SLA clocks follow (service.services.sla) and every step is a `TicketEvent`."""
 
 import datetime as dt
+import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from channels.models import User
-from channels.notifications import Message, notify_many
+from channels.notifications import Message, notify, notify_many
 from customers.models import Customer
 from kam.db import numbered_code
+from kam.sms import send_sms
 from service import policy
 from service.models import OPEN_TICKET_STATES, Ticket, TicketCategory, TicketEvent
 from service.services import sla
 
 CODE_PREFIX = "TK"
+logger = logging.getLogger("kam.service")
+
+
+class TicketConflict(Exception):
+    """The ticket changed under the caller (someone else acted first): HTTP 409."""
+
+
 REPEAT_WINDOW = dt.timedelta(days=30)  # a complaint in the same category within this window is a repeat (重复投诉)
 Action = TicketEvent.Action
 Metric = sla.Metric
@@ -108,65 +118,196 @@ def ticket_create(*, by: User, customer: Customer, kind: str, subject: str, desc
     return ticket
 
 
-def _open(ticket: Ticket) -> None:
-    if ticket.status not in OPEN_TICKET_STATES:
-        raise ValidationError(_("This ticket is no longer open."))
+def _may_work(ticket: Ticket, by: User) -> None:
+    if not policy.may_work_ticket(by, ticket):
+        raise PermissionDenied(_("Only the ticket's owner, its assignee or its queue may work on it."))
 
 
-def message_customer(ticket: Ticket, *, by: User, text: str, now: dt.datetime | None = None) -> TicketEvent:
-    """A message to the customer: the first response, the next reply and the progress update are met."""
-    _open(ticket)
+def _write(ticket: Ticket, revision: int | None, states, **changes) -> None:
+    """The one write of an action on the ticket: only if it is still in one of `states` and, when the caller
+    names the revision it saw, nobody changed it since."""
+    rows = Ticket.objects.filter(pk=ticket.pk, status__in=list(states))
+    if revision is not None:
+        rows = rows.filter(revision=revision)
+    if not rows.update(revision=F("revision") + 1, **changes):
+        current = Ticket.objects.filter(pk=ticket.pk).values_list("status", flat=True).first() or ticket.status
+        raise TicketConflict(
+            _("The ticket changed meanwhile (now %(status)s): reload it and try again.")
+            % {"status": Ticket.Status(current).label}
+        )
+    for field, value in changes.items():
+        setattr(ticket, field, value)
+    ticket.revision = (revision if revision is not None else ticket.revision) + 1
+
+
+def _event(ticket: Ticket, action: str, by: User | None, now: dt.datetime, **fields) -> TicketEvent:
+    return TicketEvent.objects.create(ticket=ticket, action=action, at=now, actor=by, **fields)
+
+
+def _tell_customer(ticket: Ticket, text: str) -> None:
+    """An SMS to the ticket's contact (or the number that called) after commit; a gateway failure is logged."""
+    mobile = (ticket.contact.mobile if ticket.contact_id and ticket.contact.mobile else "") or ticket.caller_phone
+    if not mobile:
+        return
+
+    def send():
+        try:
+            send_sms(mobile, f"[{ticket.number}] {text}")
+        except Exception:  # noqa: BLE001 - any gateway error: logged, the message stays on the timeline
+            logger.warning("SMS for ticket %s not delivered", ticket.number, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def message_customer(ticket: Ticket, *, by: User, text: str, revision: int | None = None,
+                     now: dt.datetime | None = None) -> TicketEvent:  # fmt: skip
+    """A message to the customer (SMS to the contact): the first response, the next reply and the progress
+    update are met; a new ticket is in progress from here on."""
+    _may_work(ticket, by)
+    if not text.strip():
+        raise ValidationError({"text": _("Write the message.")})
     now = now or timezone.now()
     with transaction.atomic():
-        event = TicketEvent.objects.create(ticket=ticket, action=Action.MESSAGE, at=now, actor=by, note=text)
-        sla.fulfil(ticket, [Metric.FIRST_RESPONSE, Metric.NEXT_REPLY, Metric.UPDATE], now=now, by=by)
+        changes = {"status": Ticket.Status.IN_PROGRESS} if ticket.status == Ticket.Status.NEW else {}
         if ticket.first_response_at is None:
-            Ticket.objects.filter(pk=ticket.pk).update(first_response_at=now)
-            ticket.first_response_at = now
-        if ticket.status == Ticket.Status.NEW:
-            Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.IN_PROGRESS)
-            ticket.status = Ticket.Status.IN_PROGRESS
+            changes["first_response_at"] = now
+        _write(ticket, revision, OPEN_TICKET_STATES, **changes)
+        event = _event(ticket, Action.MESSAGE, by, now, note=text)
+        sla.fulfil(ticket, [Metric.FIRST_RESPONSE, Metric.NEXT_REPLY, Metric.UPDATE], now=now, by=by)
+        _tell_customer(ticket, text)
     return event
 
 
 def customer_wrote(ticket: Ticket, *, by: User, text: str, now: dt.datetime | None = None) -> TicketEvent:
     """The customer got in touch again: recorded, and the next-reply clock starts; a waiting ticket resumes."""
-    _open(ticket)
     now = now or timezone.now()
     with transaction.atomic():
-        event = TicketEvent.objects.create(ticket=ticket, action=Action.CUSTOMER, at=now, actor=by, note=text)
-        if ticket.status == Ticket.Status.WAITING:
-            _set_status(ticket, Ticket.Status.IN_PROGRESS)
+        waiting = ticket.status == Ticket.Status.WAITING
+        _write(ticket, None, OPEN_TICKET_STATES, **({"status": Ticket.Status.IN_PROGRESS} if waiting else {}))
+        event = _event(ticket, Action.CUSTOMER, by, now, note=text)
+        if waiting:
             sla.resume(ticket, now=now, by=by)
         sla.start_next_reply(ticket, now=now)
     return event
 
 
-def _set_status(ticket: Ticket, status: str) -> None:
-    Ticket.objects.filter(pk=ticket.pk).update(status=status)
-    ticket.status = status
+def add_note(ticket: Ticket, *, by: User, text: str, now: dt.datetime | None = None) -> TicketEvent:
+    """An internal note: on the timeline, never sent to the customer."""
+    _may_work(ticket, by)
+    if not text.strip():
+        raise ValidationError({"text": _("Write the note.")})
+    return _event(ticket, Action.NOTE, by, now or timezone.now(), note=text)
 
 
-def wait_for_customer(ticket: Ticket, *, by: User, note: str, now: dt.datetime | None = None) -> None:
+def wait_for_customer(ticket: Ticket, *, by: User, note: str, revision: int | None = None,
+                      now: dt.datetime | None = None) -> None:  # fmt: skip
     """Pause the clocks (not the hard cap) until the customer answers."""
-    _open(ticket)
+    _may_work(ticket, by)
     now = now or timezone.now()
     with transaction.atomic():
-        _set_status(ticket, Ticket.Status.WAITING)
+        _write(ticket, revision, [Ticket.Status.NEW, Ticket.Status.IN_PROGRESS], status=Ticket.Status.WAITING)
         sla.pause(ticket, now=now, by=by)
-        TicketEvent.objects.create(ticket=ticket, action=Action.WAIT, at=now, actor=by, note=note)
+        _event(ticket, Action.WAIT, by, now, note=note)
 
 
-def resolve(ticket: Ticket, *, by: User, resolution: str, now: dt.datetime | None = None) -> None:
-    """Resolved with what the customer is told: every clock of the ticket stops."""
-    _open(ticket)
-    if not resolution.strip():
+def assign(ticket: Ticket, *, by: User, queue=None, assignee: User | None = None, revision: int | None = None,
+           note: str = "", now: dt.datetime | None = None) -> None:  # fmt: skip
+    """Send the ticket to a queue, a person, or both (the owner stays: first-contact ownership)."""
+    _may_work(ticket, by)
+    if queue is None and assignee is None:
+        raise ValidationError({"assignee": _("Choose a queue or a person.")})
+    if assignee is not None and not assignee.is_active:
+        raise ValidationError({"assignee": _("This person cannot take tickets.")})
+    now = now or timezone.now()
+    changes = {"assignee": assignee}
+    if queue is not None:
+        changes["queue"] = queue
+    with transaction.atomic():
+        _write(ticket, revision, OPEN_TICKET_STATES, **changes)
+        _event(ticket, Action.ASSIGN, by, now, to_user=assignee, to_queue=queue, note=note)
+        if assignee is not None and assignee.pk != by.pk:
+            notify([assignee], kind="ticket", title=_("Ticket %(number)s assigned to you: %(subject)s")
+                   % {"number": ticket.number, "subject": ticket.subject}, body=note)  # fmt: skip
+
+
+def offer_hand_over(ticket: Ticket, *, by: User, to: User, note: str = "", now: dt.datetime | None = None) -> None:
+    """The owner offers the ticket to somebody else; they stay the owner until it is accepted (首问负责制)."""
+    if by.pk != ticket.owner_id and not policy.may_work_ticket(by, ticket):
+        raise PermissionDenied(_("Only the ticket's owner hands it over."))
+    if to.pk == ticket.owner_id or not policy.may_take_tickets(to):
+        raise ValidationError({"to": _("Choose somebody else who takes tickets.")})
+    now = now or timezone.now()
+    with transaction.atomic():
+        _write(ticket, None, OPEN_TICKET_STATES, handover_to=to)
+        _event(ticket, Action.HAND_OVER, by, now, to_user=to, note=note)
+        notify([to], kind="ticket", title=_("Ticket %(number)s offered to you: %(subject)s")
+               % {"number": ticket.number, "subject": ticket.subject}, body=note)  # fmt: skip
+
+
+def accept_hand_over(ticket: Ticket, *, by: User, now: dt.datetime | None = None) -> None:
+    """The person offered the ticket takes over its ownership."""
+    if ticket.handover_to_id != by.pk:
+        raise PermissionDenied(_("This ticket was not offered to you."))
+    now = now or timezone.now()
+    with transaction.atomic():
+        previous = ticket.owner
+        _write(ticket, None, OPEN_TICKET_STATES, owner=by, handover_to=None)
+        _event(ticket, Action.ACCEPT, by, now, to_user=by)
+        notify([previous], kind="ticket", title=_("%(who)s took over ticket %(number)s")
+               % {"who": by, "number": ticket.number})  # fmt: skip
+
+
+def resolve(ticket: Ticket, *, by: User, resolution: str, revision: int | None = None,
+            now: dt.datetime | None = None) -> None:  # fmt: skip
+    """Resolved with what the customer is told (sent to them): every clock of the ticket stops."""
+    _finish(ticket, by=by, text=resolution, status=Ticket.Status.RESOLVED, action=Action.RESOLVE,
+            revision=revision, now=now)  # fmt: skip
+
+
+def refuse(ticket: Ticket, *, by: User, reason: str, revision: int | None = None,
+           now: dt.datetime | None = None) -> None:  # fmt: skip
+    """A request that will not be done: the customer is told why (seed 003 C3), every clock stops."""
+    _finish(ticket, by=by, text=reason, status=Ticket.Status.REFUSED, action=Action.REFUSE, revision=revision,
+            now=now)  # fmt: skip
+
+
+def _finish(ticket: Ticket, *, by: User, text: str, status: str, action: str, revision, now) -> None:
+    _may_work(ticket, by)
+    if not text.strip():
         raise ValidationError({"resolution": _("Say what the customer is told.")})
     now = now or timezone.now()
     with transaction.atomic():
-        Ticket.objects.filter(pk=ticket.pk).update(
-            status=Ticket.Status.RESOLVED, resolved_at=now, resolution=resolution
-        )
-        ticket.status, ticket.resolved_at, ticket.resolution = Ticket.Status.RESOLVED, now, resolution
+        _write(ticket, revision, OPEN_TICKET_STATES, status=status, resolved_at=now, resolution=text, handover_to=None)
         sla.fulfil(ticket, list(Metric.values), now=now, by=by)
-        TicketEvent.objects.create(ticket=ticket, action=Action.RESOLVE, at=now, actor=by, note=resolution)
+        _event(ticket, action, by, now, note=text)
+        _tell_customer(ticket, text)
+
+
+def close(ticket: Ticket, *, by: User, now: dt.datetime | None = None) -> None:
+    """Closed after resolution (the follow-up done, or nothing more to hear)."""
+    _may_work(ticket, by)
+    now = now or timezone.now()
+    with transaction.atomic():
+        _write(ticket, None, [Ticket.Status.RESOLVED], status=Ticket.Status.CLOSED, closed_at=now)
+        _event(ticket, Action.CLOSE, by, now)
+
+
+def reopen(ticket: Ticket, *, by: User, reason: str, now: dt.datetime | None = None) -> None:
+    """The customer is not satisfied: a resolved or closed ticket opens again — once; the resolution clock
+    starts afresh from the policy (a second complaint is a new ticket)."""
+    if not (policy.may_work_ticket(by, ticket) or policy.may_take_tickets(by)):
+        raise PermissionDenied(_("You may not reopen tickets."))
+    if ticket.reopened >= 1:
+        raise ValidationError(_("This ticket was reopened once already: take a new ticket."))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the customer is not satisfied.")})
+    now = now or timezone.now()
+    with transaction.atomic():
+        _write(ticket, None, [Ticket.Status.RESOLVED, Ticket.Status.CLOSED], status=Ticket.Status.IN_PROGRESS,
+               reopened=F("reopened") + 1, resolved_at=None, closed_at=None)  # fmt: skip
+        ticket.reopened = 1
+        clock = sla.restart_resolution(ticket, now=now)
+        if clock is not None:
+            Ticket.objects.filter(pk=ticket.pk).update(resolution_due=clock.due_at)
+            ticket.resolution_due = clock.due_at
+        _event(ticket, Action.REOPEN, by, now, note=reason)

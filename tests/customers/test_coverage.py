@@ -244,8 +244,8 @@ def test_supervisor_assigns_a_team_member_and_the_history_shows_it(client, super
     assert gap.history.latest().history_change_reason == "Coverage gap"
     assert gap.pk not in ids(selectors.uncovered_customers(user=supervisor))
     # and the 360 page's assignment history shows the new manager
-    detail = client.get(gap.get_absolute_url())
-    assert [a.account_manager_id for a in detail.context["assignments"]] == [teammate.pk]
+    panel = client.get(reverse("customers:panel", args=[gap.pk, "history"]), headers={"HX-Request": "true"})
+    assert [a.account_manager_id for a in panel.context["assignments"]] == [teammate.pk]
 
 
 @pytest.mark.parametrize("persona", ["am", "teammate", "analyst", "steward", "agent", "outsider"])

@@ -7,10 +7,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from channels.models import CalendarDay, Notification
+from channels.models import CalendarDay, Notification, Role
 from service.models import SlaClock, SlaEvent, Ticket, TicketCategory, TicketEvent
 from service.services import tickets as svc
-from tests.customers.factories import CustomerFactory
+from tests.channels.factories import UserFactory
+from tests.customers.factories import ContactFactory, CustomerFactory
 from tests.orders.factories import SubscriptionFactory, WorkstationFactory
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +98,7 @@ def test_a_message_meets_the_first_response_and_a_fault_keeps_reporting_progress
     svc.resolve(ticket, by=agent, resolution="光缆已熔接", now=MONDAY + dt.timedelta(hours=3))
     assert not SlaClock.objects.filter(ticket=ticket, fulfilled_at__isnull=True).exists()
     assert Ticket.objects.get(pk=ticket.pk).status == Ticket.Status.RESOLVED
-    with pytest.raises(ValidationError):
+    with pytest.raises(svc.TicketConflict):
         svc.message_customer(ticket, by=agent, text="再次联系")
 
 
@@ -122,3 +123,75 @@ def test_bad_input_is_refused_all_at_once_and_outsiders_take_nothing(agent, am, 
     assert not Ticket.objects.exists()
     with pytest.raises(PermissionDenied):
         take(outsider, customer)
+
+
+# --- working the ticket ------------------------------------------------------------------------------------
+
+
+def test_the_owner_stays_until_the_hand_over_is_accepted(agent, am):
+    colleague = UserFactory(role=Role.AGENT)
+    ticket = take(agent, customer_of(am))
+    svc.offer_hand_over(ticket, by=agent, to=colleague, note="转技术坐席")
+    assert Ticket.objects.get(pk=ticket.pk).owner == agent  # still the first contact's
+    with pytest.raises(PermissionDenied):
+        svc.accept_hand_over(ticket, by=UserFactory(role=Role.AGENT))
+    svc.accept_hand_over(ticket, by=colleague)
+    ticket.refresh_from_db()
+    assert ticket.owner == colleague and ticket.handover_to is None
+    assert list(ticket.events.order_by("id").values_list("action", flat=True)) == ["create", "hand_over", "accept"]
+    assert Notification.objects.filter(recipient=agent, kind="ticket").exists()  # told it was taken over
+
+
+def test_assignment_to_a_queue_and_a_person_and_who_may_do_it(agent, am, outsider):
+    ticket = take(agent, customer_of(am))
+    queue = WorkstationFactory()
+    engineer = UserFactory(role=Role.WORKSTATION_EXECUTOR, workstation=queue)
+    with pytest.raises(PermissionDenied):
+        svc.assign(ticket, by=outsider, assignee=engineer)
+    with pytest.raises(ValidationError):
+        svc.assign(ticket, by=agent)
+    svc.assign(ticket, by=agent, queue=queue, assignee=engineer, note="请现场排查")
+    ticket.refresh_from_db()
+    assert (ticket.queue, ticket.assignee, ticket.owner) == (queue, engineer, agent)
+    assert Notification.objects.filter(recipient=engineer, kind="ticket").count() == 1
+    svc.add_note(ticket, by=engineer, text="已联系客户机房")  # the queue works it now
+    assert ticket.events.filter(action="note", actor=engineer).exists()
+
+
+def test_a_stale_revision_is_a_conflict_and_changes_nothing(agent, am):
+    ticket = take(agent, customer_of(am))
+    seen = ticket.revision
+    svc.message_customer(ticket, by=agent, text="您好", revision=seen)
+    with pytest.raises(svc.TicketConflict):
+        svc.resolve(Ticket.objects.get(pk=ticket.pk), by=agent, resolution="已处理", revision=seen)
+    assert Ticket.objects.get(pk=ticket.pk).status == Ticket.Status.IN_PROGRESS
+
+
+def test_a_refusal_tells_the_customer_why_and_stops_the_clocks(agent, am, caplog, django_capture_on_commit_callbacks):
+    customer = customer_of(am)
+    contact = ContactFactory(customer=customer)
+    ticket = take(agent, customer, "service_request", request_type="suspension", contact=contact)
+    caplog.set_level("INFO", logger="kam.sms")
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.refuse(ticket, by=agent, reason="欠费状态下不能办理停机保号")
+    sms = [r.getMessage() for r in caplog.records if r.name == "kam.sms"]
+    assert len(sms) == 1 and contact.mobile in sms[0] and "欠费状态下不能办理停机保号" in sms[0]
+    assert Ticket.objects.get(pk=ticket.pk).status == Ticket.Status.REFUSED
+    assert not SlaClock.objects.filter(ticket=ticket, fulfilled_at__isnull=True).exists()
+
+
+def test_an_unsatisfied_customer_reopens_once(agent, am):
+    ticket = take(agent, customer_of(am, "B1"))
+    svc.resolve(ticket, by=agent, resolution="已退费", now=MONDAY + dt.timedelta(hours=2))
+    with pytest.raises(svc.TicketConflict):
+        svc.message_customer(Ticket.objects.get(pk=ticket.pk), by=agent, text="还有问题吗")
+    svc.close(ticket, by=agent)
+    later = MONDAY + dt.timedelta(days=2)
+    svc.reopen(ticket, by=agent, reason="退费金额不对", now=later)
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.IN_PROGRESS and ticket.reopened == 1 and ticket.closed_at is None
+    running = SlaClock.objects.get(ticket=ticket, metric=Metric.RESOLUTION, fulfilled_at__isnull=True)
+    assert running.started_at == later and ticket.resolution_due == running.due_at
+    svc.resolve(ticket, by=agent, resolution="已补退差额")
+    with pytest.raises(ValidationError):
+        svc.reopen(ticket, by=agent, reason="仍不满意")
