@@ -116,6 +116,11 @@ class Team(models.Model):
         related_name="supervised_teams",
         verbose_name=_("supervisor"),
     )
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+        verbose_name=_("parent team"),
+        help_text=_("The next level up (district → city → province): service escalations climb this chain."),
+    )  # fmt: skip
 
     class Meta:
         ordering = ["name"]

@@ -78,6 +78,30 @@ def notify_many(messages: Iterable[Message]) -> list[Notification]:
     return rows
 
 
+def notify_per_recipient(rows, recipients_of, one, summary, *, kind: str, urgent: bool = False,
+                         digest_after: int = 5, extra_users=()) -> list[Notification]:  # fmt: skip
+    """Batch jobs (SLA sweeps): one message per row and recipient, or one summary for a recipient who has more
+    than `digest_after` rows — a backlog must not bury anybody under hundreds of messages. `recipients_of(row)`
+    names user ids; `one(row, users)` gives (title, body, link), `summary(rows, user, users)` too; `users` maps
+    id → active user, read once (with `extra_users`, ids the messages mention)."""
+    per_user: dict[int, list] = {}
+    for row in rows:
+        for user_id in dict.fromkeys(recipients_of(row)):
+            if user_id:
+                per_user.setdefault(user_id, []).append(row)
+    users = User.objects.filter(pk__in={*per_user, *extra_users}, is_active=True).in_bulk()
+    messages = []
+    for user_id, theirs in per_user.items():
+        user = users.get(user_id)
+        if user is None:
+            continue
+        if len(theirs) > digest_after:
+            messages.append(Message([user], kind, *summary(theirs, user, users), urgent=urgent))
+        else:
+            messages.extend(Message([user], kind, *one(row, users), urgent=urgent) for row in theirs)
+    return notify_many(messages)
+
+
 _batched = threading.local()
 
 

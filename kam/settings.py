@@ -430,6 +430,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.provisioning_sweep",
         "schedule": 5 * 60,
     },
+    # Ticket SLA: warn before a deadline, mark the breach, escalate up the team chain while it stays unmet.
+    "ticket-sla-sweep": {
+        "task": "service.tasks.ticket_sla_sweep",
+        "schedule": 2 * 60,
+    },
 }
 # Pending routing older than this (seconds) is re-enqueued by the sweep.
 KAM_ROUTING_SWEEP_AFTER = env.int("KAM_ROUTING_SWEEP_AFTER", default=90)

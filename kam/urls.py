@@ -17,6 +17,7 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("", include("channels.urls")),
     path("opportunities/", include("opportunities.urls")),
+    path("service/", include("service.urls")),
     path("api/v1/", include("kam.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -8,5 +8,21 @@ class ServiceConfig(AppConfig):
 
     def ready(self):
         from channels.notifications import register_kind
+        from customers.panels import register_panel
+        from kam.navigation import register_menu_item
+        from service import policy
+        from service.views import tickets as ticket_views
+
+        register_menu_item(
+            "my-tickets", label=_("My tickets"), url_name="service:my-queue", order=18,
+            visible=lambda user: policy.may_take_tickets(user) or bool(user.workstation_id),
+        )  # fmt: skip
+        # The 360 page's "tickets" panel (two queries: the open count and the latest ten).
+        register_panel(
+            "tickets", title=_("Tickets"), template="service/_customer_panel.html",
+            context=ticket_views.customer_panel_context, order=50, lazy=True,
+        )  # fmt: skip
 
         register_kind("ticket", label=_("Ticket"))
+        register_kind("ticket_sla_warning", label=_("Ticket deadline due soon"))
+        register_kind("ticket_sla_breach", label=_("Ticket deadline overdue"))

@@ -9,7 +9,6 @@ whatever the number of open steps."""
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -24,7 +23,7 @@ from django.utils.translation import ngettext
 from channels import calendar as working_calendar
 from channels import roles
 from channels.models import User
-from channels.notifications import Message, notify_many
+from channels.notifications import Message, notify_many, notify_per_recipient
 from kam.db import numbered_code
 from kam.sms import send_sms
 from orders import policy
@@ -523,29 +522,6 @@ def _claim_due(now: dt.datetime, condition: Q, stamp: str, action: str) -> list[
     return steps
 
 
-def _notify_per_recipient(steps: list[dict], recipients_of, one, summary, *, kind: str, urgent: bool = False,
-                          extra_users: Iterable[int] = ()) -> None:  # fmt: skip
-    """One message per step and recipient, or one summary per recipient who has more than DIGEST_AFTER steps.
-    `recipients_of(step)` names user ids; `one(step, users)` and `summary(steps, user, users)` give (title, body,
-    link). Users are read once (active ones only)."""
-    per_user: dict[int, list[dict]] = {}
-    for step in steps:
-        for user_id in dict.fromkeys(recipients_of(step)):
-            if user_id:
-                per_user.setdefault(user_id, []).append(step)
-    users = User.objects.filter(pk__in={*per_user, *extra_users}, is_active=True).in_bulk()
-    messages = []
-    for user_id, theirs in per_user.items():
-        user = users.get(user_id)
-        if user is None:
-            continue
-        if len(theirs) > DIGEST_AFTER:
-            messages.append(Message([user], kind, *summary(theirs, user, users), urgent=urgent))
-        else:
-            messages.extend(Message([user], kind, *one(step, users), urgent=urgent) for step in theirs)
-    notify_many(messages)
-
-
 def _when(moment: dt.datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
@@ -570,7 +546,8 @@ def _warn(now: dt.datetime) -> int:
             return 0
         staff: dict[int, list[int]] = {}
         for workstation_id, user_id in User.objects.filter(
-            workstation_id__in={s["workstation_id"] for s in steps if not s["assignee_id"]},
+            # every warned step's workstation (not only the unclaimed ones'): one statement whatever the mix
+            workstation_id__in={s["workstation_id"] for s in steps},
             is_active=True, role__in=list(roles.WORKSTATIONS),
         ).values_list("workstation_id", "pk"):  # fmt: skip
             staff.setdefault(workstation_id, []).append(user_id)
@@ -598,7 +575,7 @@ def _warn(now: dt.datetime) -> int:
                 _summary_link(user),
             )  # fmt: skip
 
-        _notify_per_recipient(steps, recipients, one, summary, kind="provisioning_warning")
+        notify_per_recipient(steps, recipients, one, summary, kind="provisioning_warning", digest_after=DIGEST_AFTER)
     return len(steps)
 
 
@@ -633,9 +610,10 @@ def _escalate(now: dt.datetime) -> int:
             )  # fmt: skip
 
         assignees = {s["assignee_id"] for s in steps if s["assignee_id"]}
-        _notify_per_recipient(
-            steps, recipients, one, summary, kind="provisioning_escalation", urgent=True, extra_users=assignees
-        )
+        notify_per_recipient(
+            steps, recipients, one, summary, kind="provisioning_escalation", urgent=True, extra_users=assignees,
+            digest_after=DIGEST_AFTER,
+        )  # fmt: skip
     return len(steps)
 
 

@@ -142,6 +142,10 @@ class SlaClock(models.Model):
     warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
     breached_at = models.DateTimeField(_("breached at"), null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    escalate_at = models.DateTimeField(
+        _("next escalation at"), null=True, blank=True,
+        help_text=_("While breached and unfulfilled: when the escalation climbs one more level."),
+    )  # fmt: skip
 
     objects = SlaClockQuerySet.as_manager()
 
@@ -160,6 +164,8 @@ class SlaClock(models.Model):
                          condition=Q(fulfilled_at__isnull=True, breached_at__isnull=True, paused_at__isnull=True)),
             models.Index(fields=["warn_at"], name="sla_clock_warn_due",
                          condition=Q(fulfilled_at__isnull=True, warned_at__isnull=True, paused_at__isnull=True)),
+            models.Index(fields=["escalate_at"], name="sla_clock_escalate_due",
+                         condition=Q(fulfilled_at__isnull=True, escalate_at__isnull=False)),
         ]  # fmt: skip
 
     def __str__(self):

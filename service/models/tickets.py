@@ -51,7 +51,16 @@ class TicketCategory(BilingualName):
 
 
 class TicketQuerySet(CustomerOwnedQuerySet):
-    pass
+    def scope(self, user):
+        """Whoever sees the customer; and whoever the ticket is in the hands of (its owner, its assignee, the
+        person it is offered to, the staff of its queue), though they see no customer list."""
+        condition = self.customer_condition(user)
+        if condition is None:
+            return self
+        mine = Q(owner=user) | Q(assignee=user) | Q(handover_to=user)
+        if user.workstation_id:
+            mine |= Q(queue_id=user.workstation_id)
+        return self.filter(condition | mine)
 
 
 class Ticket(models.Model):
