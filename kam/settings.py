@@ -317,6 +317,7 @@ SPECTACULAR_SETTINGS = {
         "ActivityKindEnum": "opportunities.models.Activity.Kind",
         "AgreementStatusEnum": "orders.models.Agreement.Status",
         "OrderKindEnum": "orders.models.Order.Kind",
+        "TicketKindEnum": "service.models.tickets.Kind",
     },
 }
 

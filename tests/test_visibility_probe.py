@@ -43,6 +43,7 @@ NOT_CUSTOMER_OWNED = {
     "api-export-list": "the caller's own export jobs (tests/customers/test_exports.py checks another person's)",
     "api-segment-list": "segment definitions belong to their author; members need a segment id",
     "api-tier-evaluation-list": "evaluation runs carry counts per run, not customer rows",
+    "api-sla-policy-list": "SLA policies are configuration, not rows of a customer",
 }
 
 # Pages that are not probed: only what needs a URL of its own (login, admin, the API) is left out.
@@ -102,6 +103,10 @@ def world(am, teammate, outsider, supervisor):
         ContactFactory(customer=theirs)
         VisitFactory(customer=theirs, visited_by=user)
         OpportunityFactory(customer=theirs)
+    from service.models import Ticket
+
+    ticket = Ticket.objects.create(customer=customer, kind="complaint", subject="探针港务投诉", owner=am,
+                                   created_by=am, created_at=timezone.now(), number="TK-PROBE-1")  # fmt: skip
     subscription = SubscriptionFactory(customer=customer, service_id="TZ-PROBE-SV-1")
     ResourceFactory(identifier="TZ-PROBE-CIR-1", status="in_use", subscription=subscription)
     customer.refresh_from_db()
@@ -120,6 +125,7 @@ def world(am, teammate, outsider, supervisor):
             subscription.service_id,
             "TZ-PROBE-CIR-1",
             work_order.number,
+            ticket.subject,
         ],
     )
 

@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("orders.api.urls")),
     path("", include("channels.api.urls")),
     path("", include("opportunities.api.urls")),
+    path("", include("service.api.urls")),
 ]
