@@ -5,6 +5,7 @@ from django.contrib import admin
 
 from kam import admin_forms as kam_admin
 from service import models
+from service.services import knowledge
 
 
 @admin.register(models.TicketCategory)
@@ -51,3 +52,34 @@ class TicketAdmin(kam_admin.ModelAdmin):
     )  # fmt: skip
     inlines = [TicketEventInline]
     show_full_result_count = False
+
+
+class KbScriptStepInline(kam_admin.TabularInline):
+    model = models.KbScriptStep
+    extra = 1
+    fields = ("sequence", "question", "answer")
+
+
+class KbArticleVersionInline(kam_admin.TabularInline):
+    model = models.KbArticleVersion
+    extra = 0
+    fields = ("version", "title", "edited_by", "edited_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.KbArticle)
+class KbArticleAdmin(kam_admin.ModelAdmin):
+    list_display = ("title", "kind", "category", "is_published", "version", "useful", "not_useful", "updated_at")
+    list_filter = ("kind", "is_published", "category")
+    search_fields = ("title",)
+    list_select_related = ("category",)
+    readonly_fields = ("version", "updated_by", "updated_at", "useful", "not_useful")
+    inlines = [KbScriptStepInline, KbArticleVersionInline]
+
+    def save_model(self, request, obj, form, change):
+        """Through the service: a changed title or text keeps the previous one as a version."""
+        knowledge.article_save(obj, by=request.user)

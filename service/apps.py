@@ -7,6 +7,7 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self):
+        from channels import roles
         from channels.notifications import register_kind
         from customers.panels import register_panel
         from kam.navigation import register_menu_item
@@ -16,6 +17,10 @@ class ServiceConfig(AppConfig):
         register_menu_item(
             "my-tickets", label=_("My tickets"), url_name="service:my-queue", order=18,
             visible=lambda user: policy.may_take_tickets(user) or bool(user.workstation_id),
+        )  # fmt: skip
+        register_menu_item(
+            "knowledge-base", label=_("Knowledge base"), url_name="service:kb-list", order=19,
+            visible=lambda user: user.role not in roles.SYSTEMS,
         )  # fmt: skip
         # The 360 page's "tickets" panel (two queries: the open count and the latest ten).
         register_panel(

@@ -1,9 +1,9 @@
 """Reads of the service desk: a ticket with its timeline and clocks, the queues, the 360 panel. Every read goes
 through `Ticket.objects.visible_to(user)`."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
-from service.models import OPEN_TICKET_STATES, SlaClock, Ticket, TicketEvent
+from service.models import OPEN_TICKET_STATES, KbArticle, SlaClock, Ticket, TicketCategory, TicketEvent
 
 
 def ticket_detail(user, pk: int) -> Ticket:
@@ -54,3 +54,43 @@ def customer_tickets(user, customer, *, limit: int = 10) -> tuple[int, list[Tick
     open_count = rows.filter(status__in=OPEN_TICKET_STATES).count()
     latest = list(rows.select_related("owner").order_by("-created_at", "-id")[:limit])
     return open_count, latest
+
+
+# --- knowledge base ----------------------------------------------------------------------------------------
+
+MAX_QUERY = 100
+
+
+def kb_search(user, *, q: str = "", kind: str = "", category: TicketCategory | None = None) -> QuerySet[KbArticle]:
+    """Articles the user may see. A query of any length (two Chinese characters included) is found anywhere in
+    the title or the text; title matches first. (The knowledge base is thousands of rows, not millions: a
+    contains-scan of its text is a few milliseconds on both databases.)"""
+    rows = KbArticle.objects.visible_to(user).select_related("category")
+    q = q.strip()[:MAX_QUERY]
+    if q:
+        rows = rows.filter(Q(title__icontains=q) | Q(body__icontains=q) | Q(steps__question__icontains=q)
+                           | Q(steps__answer__icontains=q)).distinct()  # fmt: skip
+        rows = rows.annotate(
+            in_title=Case(When(title__icontains=q, then=Value(0)), default=Value(1), output_field=IntegerField())
+        ).order_by("in_title", "-useful", "-updated_at", "-id")
+    if kind:
+        rows = rows.filter(kind=kind)
+    if category is not None:
+        rows = rows.filter(category=category)
+    return rows
+
+
+def kb_suggestions(user, category_id: int | None, *, limit: int = 5) -> list[KbArticle]:
+    """For a ticket of this category: the articles of the category and of the ones above it, scripts first."""
+    if category_id is None:
+        return []
+    parents = dict(TicketCategory.objects.values_list("pk", "parent_id"))
+    chain, current = [], category_id
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = parents.get(current)
+    return list(
+        KbArticle.objects.visible_to(user).filter(category_id__in=chain)
+        .prefetch_related("steps")
+        .order_by(Case(When(kind=KbArticle.Kind.SCRIPT, then=Value(0)), default=Value(1)), "-useful", "-id")[:limit]
+    )  # fmt: skip

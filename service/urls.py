@@ -1,11 +1,14 @@
 from django.urls import path
 
-from service.views import tickets
+from service.views import knowledge, tickets
 
 app_name = "service"
 
 urlpatterns = [
     path("tickets/mine/", tickets.my_queue, name="my-queue"),
+    path("kb/", knowledge.kb_list, name="kb-list"),
+    path("kb/<int:pk>/", knowledge.kb_detail, name="kb-detail"),
+    path("kb/<int:pk>/feedback/", knowledge.kb_feedback, name="kb-feedback"),
     path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket-detail"),
     path("tickets/<int:pk>/<slug:action>/", tickets.ticket_action, name="ticket-action"),
 ]

@@ -62,6 +62,8 @@ DOCUMENTED_PATHS = {
     "/api/v1/tickets/{id}/close/": {"post"},
     "/api/v1/tickets/{id}/reopen/": {"post"},
     "/api/v1/sla-policies/": {"get"},
+    "/api/v1/kb/articles/": {"get"},
+    "/api/v1/kb/articles/{id}/": {"get"},
     "/api/v1/sla-policies/{id}/": {"get"},
     "/api/v1/subscriptions/": {"get"},
     "/api/v1/subscriptions/{id}/": {"get"},

@@ -44,6 +44,7 @@ NOT_CUSTOMER_OWNED = {
     "api-segment-list": "segment definitions belong to their author; members need a segment id",
     "api-tier-evaluation-list": "evaluation runs carry counts per run, not customer rows",
     "api-sla-policy-list": "SLA policies are configuration, not rows of a customer",
+    "api-kb-article-list": "knowledge articles are reference texts, visible by role (tests/service/test_knowledge.py)",
 }
 
 # Pages that are not probed: only what needs a URL of its own (login, admin, the API) is left out.

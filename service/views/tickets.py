@@ -46,6 +46,7 @@ def _context(request, ticket: Ticket, form: TicketActionForm | None = None, fail
         "may_accept": ticket.handover_to_id == user.pk,
         "form": form or TicketActionForm(initial={"revision": ticket.revision}, people=_people()),
         "failed": failed,
+        "suggestions": selectors.kb_suggestions(user, ticket.category_id) if works else [],
     }
 
 
