@@ -148,3 +148,8 @@ def may_see_coverage(user: User) -> bool:
 def may_assign_from_coverage(user: User) -> bool:
     """The coverage page's one-click assignment belongs to supervisors (their team) and admins (everyone)."""
     return user.is_admin_role or user.role == Role.SUPERVISOR
+
+
+def may_set_service_flags(user: User) -> bool:
+    """VIP handling and the blacklist: supervisors, the operations center, the data steward and admins."""
+    return user.is_admin_role or user.role in (Role.SUPERVISOR, Role.DISPATCHER, Role.DATA_STEWARD)

@@ -831,3 +831,24 @@ def name_keys_refresh(*, batch_size: int = 2000) -> int:
             model.objects.bulk_update(changed, ["name_core", "name_region"])
             changed_total += len(changed)
     return changed_total
+
+
+def service_flags_set(customer: Customer, *, by: User, vip: bool, blacklisted: bool, reason: str) -> Customer:
+    """Set the customer's VIP handling and blacklist flags, with the reason (required) and who set them; the
+    change is in the customer's history like any other."""
+    if not policy.may_set_service_flags(by):
+        raise PermissionDenied(_("Your role may not set VIP handling or the blacklist."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why.")]})
+    if len(reason) > 300:
+        raise ValidationError({"reason": [_("At most 300 characters.")]})
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer.is_vip, customer.is_blacklisted = vip, blacklisted
+        customer.service_flag_reason, customer.service_flag_by, customer.service_flag_at = reason, by, timezone.now()
+        customer._history_user = by
+        customer._change_reason = reason
+        customer.save(update_fields=["is_vip", "is_blacklisted", "service_flag_reason", "service_flag_by",
+                                     "service_flag_at"])  # fmt: skip
+    return customer

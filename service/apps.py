@@ -15,6 +15,10 @@ class ServiceConfig(AppConfig):
         from service.views import tickets as ticket_views
 
         register_menu_item(
+            "service-desk", label=_("Service desk"), url_name="service:desk", order=17,
+            visible=policy.may_take_tickets,
+        )  # fmt: skip
+        register_menu_item(
             "my-tickets", label=_("My tickets"), url_name="service:my-queue", order=18,
             visible=lambda user: policy.may_take_tickets(user) or bool(user.workstation_id),
         )  # fmt: skip

@@ -2,10 +2,13 @@
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from channels.models import User, Workstation
 from kam.db import LONG_TEXT
 from kam.form_helpers import RefuseControlCharacters
+from service.models import Ticket, TicketCategory
+from service.services.tickets import ticket_rule_errors
 
 
 class TicketActionForm(RefuseControlCharacters, forms.Form):
@@ -20,3 +23,55 @@ class TicketActionForm(RefuseControlCharacters, forms.Form):
         super().__init__(*args, **kwargs)
         if people is not None:
             self.fields["to_user"].queryset = people
+
+
+class TicketForm(RefuseControlCharacters, forms.Form):
+    """The desk's new ticket; the customer and the caller's number come from the screen (hidden)."""
+
+    customer = forms.IntegerField(min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
+    caller_phone = forms.CharField(max_length=20, required=False, widget=forms.HiddenInput)
+    kind = forms.ChoiceField(label=_("Kind"), choices=Ticket.Kind.choices)
+    request_type = forms.ChoiceField(label=_("Request type"), choices=[("", "—"), *Ticket.RequestType.choices],
+                                     required=False)  # fmt: skip
+    category = forms.ModelChoiceField(label=_("Category"), queryset=TicketCategory.objects.filter(is_active=True),
+                                      required=False)  # fmt: skip
+    channel = forms.ChoiceField(
+        label=_("Intake channel"), choices=Ticket.Channel.choices, initial=Ticket.Channel.HOTLINE
+    )
+    subject = forms.CharField(label=pgettext_lazy("heading", "Title"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False, max_length=LONG_TEXT,
+                                  widget=forms.Textarea(attrs={"rows": 3}))  # fmt: skip
+    contact = forms.TypedChoiceField(label=_("Contact"), coerce=int, required=False, empty_value=None)
+    subscription = forms.TypedChoiceField(label=_("Affected subscription"), coerce=int, required=False,
+                                          empty_value=None)  # fmt: skip
+    symptom = forms.CharField(label=_("Symptom"), max_length=300, required=False)
+    regulator_appeal = forms.BooleanField(label=_("Appealed to the regulator (申诉)"), required=False)
+
+    def __init__(self, *args, contacts=(), subscriptions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact"].choices = [("", "—"), *((c.pk, c.name) for c in contacts)]
+        self.fields["subscription"].choices = [
+            ("", "—"), *((s.pk, f"{s.product.label} · {s.service_id}") for s in subscriptions)
+        ]  # fmt: skip
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind"):
+            for field, message in ticket_rule_errors(
+                kind=data["kind"], request_type=data.get("request_type") or "",
+                regulator_appeal=bool(data.get("regulator_appeal")), category=data.get("category"),
+            ).items():  # fmt: skip
+                if field in self.fields:
+                    self.add_error(field, message)
+        return data
+
+
+class ProspectForm(RefuseControlCharacters, forms.Form):
+    name = forms.CharField(label=_("Name of the caller's organisation"), max_length=200)
+    phone = forms.CharField(label=_("Phone"), max_length=30)
+
+
+class ServiceFlagsForm(RefuseControlCharacters, forms.Form):
+    is_vip = forms.BooleanField(label=_("VIP handling"), required=False)
+    is_blacklisted = forms.BooleanField(label=_("Blacklisted"), required=False)
+    reason = forms.CharField(label=_("Why"), max_length=300)

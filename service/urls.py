@@ -1,10 +1,14 @@
 from django.urls import path
 
-from service.views import knowledge, tickets
+from service.views import desk, knowledge, tickets
 
 app_name = "service"
 
 urlpatterns = [
+    path("desk/", desk.desk, name="desk"),
+    path("desk/ticket/", desk.desk_ticket, name="desk-ticket"),
+    path("desk/prospect/", desk.desk_prospect, name="desk-prospect"),
+    path("desk/customers/<int:pk>/flags/", desk.desk_flags, name="desk-flags"),
     path("tickets/mine/", tickets.my_queue, name="my-queue"),
     path("kb/", knowledge.kb_list, name="kb-list"),
     path("kb/<int:pk>/", knowledge.kb_detail, name="kb-detail"),

@@ -382,6 +382,16 @@ class Customer(models.Model):
         help_text=_("What the latest evaluation computed; published on the schedule."),
     )
     tier_below_count = models.PositiveSmallIntegerField(_("evaluations below the band"), default=0, editable=False)
+    # Service flags (seed 003 C3: is the customer blacklisted, is it high-value; differentiated service, 差异化服务),
+    # each kept with the reason and who set it (customers.services.service_flags_set).
+    is_vip = models.BooleanField(_("VIP handling"), default=False, editable=False)
+    is_blacklisted = models.BooleanField(_("blacklisted"), default=False, editable=False)
+    service_flag_reason = models.CharField(_("why (service flags)"), max_length=300, blank=True, editable=False)
+    service_flag_by = models.ForeignKey(
+        "channels.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False,
+        verbose_name=_("service flags set by"),
+    )  # fmt: skip
+    service_flag_at = models.DateTimeField(_("service flags set at"), null=True, blank=True, editable=False)
     service_tier = models.CharField(
         _("service tier"),
         max_length=2,

@@ -49,6 +49,24 @@ def _queue_of(category_id: int | None) -> int | None:
     return None
 
 
+def ticket_rule_errors(*, kind: str, request_type: str = "", regulator_appeal: bool = False, category=None,
+                       subscription=None, customer=None) -> dict[str, str]:  # fmt: skip
+    """The ticket's own rules, by field: the service applies them, and forms call them too so a page answers
+    every error at once."""
+    errors = {}
+    if kind != Ticket.Kind.SERVICE_REQUEST and request_type:
+        errors["request_type"] = _("Only a service request has a request type.")
+    if kind == Ticket.Kind.SERVICE_REQUEST and not request_type:
+        errors["request_type"] = _("Say what the customer asks for.")
+    if regulator_appeal and kind != Ticket.Kind.COMPLAINT:
+        errors["regulator_appeal"] = _("Only a complaint is appealed to the regulator.")
+    if category is not None and category.kind and category.kind != kind:
+        errors["category"] = _("This category is for another kind of ticket.")
+    if subscription is not None and customer is not None and subscription.customer_id != customer.pk:
+        errors["subscription"] = _("Choose a subscription of this customer.")
+    return errors
+
+
 def ticket_create(*, by: User, customer: Customer, kind: str, subject: str, description: str = "",
                   channel: str = Ticket.Channel.HOTLINE, category: TicketCategory | None = None, contact=None,
                   caller_phone: str = "", request_type: str = "", subscription=None, symptom: str = "",
@@ -68,17 +86,8 @@ def ticket_create(*, by: User, customer: Customer, kind: str, subject: str, desc
         symptom=symptom, impact=impact, regulator_appeal=regulator_appeal, owner=by, created_by=by, created_at=now,
         queue_id=_queue_of(category.pk if category else None),
     )  # fmt: skip
-    errors = {}
-    if kind != Ticket.Kind.SERVICE_REQUEST and request_type:
-        errors["request_type"] = _("Only a service request has a request type.")
-    if kind == Ticket.Kind.SERVICE_REQUEST and not request_type:
-        errors["request_type"] = _("Say what the customer asks for.")
-    if regulator_appeal and kind != Ticket.Kind.COMPLAINT:
-        errors["regulator_appeal"] = _("Only a complaint is appealed to the regulator.")
-    if category is not None and category.kind and category.kind != kind:
-        errors["category"] = _("This category is for another kind of ticket.")
-    if subscription is not None and subscription.customer_id != customer.pk:
-        errors["subscription"] = _("Choose a subscription of this customer.")
+    errors = ticket_rule_errors(kind=kind, request_type=request_type, regulator_appeal=regulator_appeal,
+                                category=category, subscription=subscription, customer=customer)  # fmt: skip
     try:
         ticket.full_clean(exclude=["owner", "created_by", "customer", "contact", "subscription", "category"])
     except ValidationError as exc:
