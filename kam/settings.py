@@ -436,6 +436,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "service.tasks.ticket_sla_sweep",
         "schedule": 2 * 60,
     },
+    # Satisfaction follow-up links that are due go out by SMS.
+    "send-follow-ups": {
+        "task": "service.tasks.send_follow_ups",
+        "schedule": 10 * 60,
+    },
 }
 # Pending routing older than this (seconds) is re-enqueued by the sweep.
 KAM_ROUTING_SWEEP_AFTER = env.int("KAM_ROUTING_SWEEP_AFTER", default=90)

@@ -7,7 +7,7 @@ from django.utils.translation import pgettext_lazy
 from channels.models import User, Workstation
 from kam.db import LONG_TEXT
 from kam.form_helpers import RefuseControlCharacters
-from service.models import Ticket, TicketCategory
+from service.models import FollowUp, Ticket, TicketCategory
 from service.services.tickets import ticket_rule_errors
 
 
@@ -75,3 +75,12 @@ class ServiceFlagsForm(RefuseControlCharacters, forms.Form):
     is_vip = forms.BooleanField(label=_("VIP handling"), required=False)
     is_blacklisted = forms.BooleanField(label=_("Blacklisted"), required=False)
     reason = forms.CharField(label=_("Why"), max_length=300)
+
+
+class FollowUpForm(RefuseControlCharacters, forms.Form):
+    answer = forms.ChoiceField(label=_("How satisfied are you?"), choices=FollowUp.Answer.choices,
+                               widget=forms.RadioSelect)  # fmt: skip
+    score = forms.TypedChoiceField(label=_("Score"), choices=[("", "—"), *((n, n) for n in range(5, 0, -1))],
+                                   coerce=int, required=False, empty_value=None)  # fmt: skip
+    comment = forms.CharField(label=_("Anything to tell us?"), required=False, max_length=LONG_TEXT,
+                              widget=forms.Textarea(attrs={"rows": 3}))  # fmt: skip

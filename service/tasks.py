@@ -13,3 +13,11 @@ def ticket_sla_sweep() -> dict:
 
     with batched_delivery():
         return asdict(sweep.sweep())
+
+
+@shared_task(acks_late=True)
+def send_follow_ups() -> int:
+    """Satisfaction follow-up links that are due, by SMS (beat, every ten minutes)."""
+    from service.services import follow_up
+
+    return follow_up.send_due()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from service.views import desk, knowledge, tickets
+from service.views import desk, knowledge, survey, tickets
 
 app_name = "service"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("desk/prospect/", desk.desk_prospect, name="desk-prospect"),
     path("desk/customers/<int:pk>/flags/", desk.desk_flags, name="desk-flags"),
     path("tickets/mine/", tickets.my_queue, name="my-queue"),
+    path("survey/<str:token>/", survey.survey, name="survey"),
     path("kb/", knowledge.kb_list, name="kb-list"),
     path("kb/<int:pk>/", knowledge.kb_detail, name="kb-detail"),
     path("kb/<int:pk>/feedback/", knowledge.kb_feedback, name="kb-feedback"),

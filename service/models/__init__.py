@@ -3,5 +3,6 @@ them. One module per part; everything is importable from `service.models`."""
 
 from service.models.knowledge import *  # noqa: F403
 from service.models.sla import *  # noqa: F403
+from service.models.surveys import *  # noqa: F403
 from service.models.tickets import *  # noqa: F403
 from service.models.tickets import OPEN_TICKET_STATES  # noqa: F401

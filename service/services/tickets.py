@@ -290,6 +290,10 @@ def _finish(ticket: Ticket, *, by: User, text: str, status: str, action: str, re
         sla.fulfil(ticket, list(Metric.values), now=now, by=by)
         _event(ticket, action, by, now, note=text)
         _tell_customer(ticket, text)
+        if status == Ticket.Status.RESOLVED:
+            from service.services import follow_up
+
+            follow_up.schedule(ticket, now=now)
 
 
 def close(ticket: Ticket, *, by: User, now: dt.datetime | None = None) -> None:
@@ -301,11 +305,25 @@ def close(ticket: Ticket, *, by: User, now: dt.datetime | None = None) -> None:
         _event(ticket, Action.CLOSE, by, now)
 
 
+def close_after_follow_up(ticket: Ticket, *, now: dt.datetime) -> None:
+    """A resolved ticket whose customer answered the follow-up (not unsatisfied): closed, on the timeline."""
+    try:
+        _write(ticket, None, [Ticket.Status.RESOLVED], status=Ticket.Status.CLOSED, closed_at=now)
+    except TicketConflict:
+        return  # closed meanwhile by an agent
+    _event(ticket, Action.CLOSE, None, now, note=_("The customer answered the satisfaction follow-up."))
+
+
 def reopen(ticket: Ticket, *, by: User, reason: str, now: dt.datetime | None = None) -> None:
     """The customer is not satisfied: a resolved or closed ticket opens again — once; the resolution clock
     starts afresh from the policy (a second complaint is a new ticket)."""
     if not (policy.may_work_ticket(by, ticket) or policy.may_take_tickets(by)):
         raise PermissionDenied(_("You may not reopen tickets."))
+    reopen_for_customer(ticket, by=by, reason=reason, now=now)
+
+
+def reopen_for_customer(ticket: Ticket, *, by: User | None, reason: str, now: dt.datetime | None = None) -> None:
+    """The reopening itself: also the customer's own, from the satisfaction page (`by` None)."""
     if ticket.reopened >= 1:
         raise ValidationError(_("This ticket was reopened once already: take a new ticket."))
     if not reason.strip():
@@ -320,3 +338,7 @@ def reopen(ticket: Ticket, *, by: User, reason: str, now: dt.datetime | None = N
             Ticket.objects.filter(pk=ticket.pk).update(resolution_due=clock.due_at)
             ticket.resolution_due = clock.due_at
         _event(ticket, Action.REOPEN, by, now, note=reason)
+        if by is None:  # the customer: whoever owns it hears at once
+            notify([ticket.assignee or ticket.owner], kind="ticket", urgent=True,
+                   title=_("Ticket %(number)s reopened: the customer is not satisfied") % {"number": ticket.number},
+                   body=reason)  # fmt: skip
