@@ -164,3 +164,6 @@ def reference_rows(transactional_db):
     reference_provisioning.load_step_templates(
         get("orders", "Product"), get("orders", "StepTemplate"), get("channels", "Workstation")
     )
+    from service import reference as service_reference
+
+    service_reference.load(apps, None)  # the SLA policies
