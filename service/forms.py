@@ -84,3 +84,24 @@ class FollowUpForm(RefuseControlCharacters, forms.Form):
                                    coerce=int, required=False, empty_value=None)  # fmt: skip
     comment = forms.CharField(label=_("Anything to tell us?"), required=False, max_length=LONG_TEXT,
                               widget=forms.Textarea(attrs={"rows": 3}))  # fmt: skip
+
+
+class OpportunityFromTicketForm(RefuseControlCharacters, forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("lead", _("Lead")), ("opportunity", _("Opportunity"))],
+                             initial="lead")  # fmt: skip
+    title = forms.CharField(label=pgettext_lazy("heading", "Title"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False, max_length=LONG_TEXT,
+                                  widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+
+
+class FaultReportForm(RefuseControlCharacters, forms.Form):
+    started_at = forms.DateTimeField(
+        label=_("Outage from"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    restored_at = forms.DateTimeField(label=_("Restored at"),
+                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))  # fmt: skip
+    cause = forms.CharField(label=_("Cause"), max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 2}))
+    impact = forms.CharField(label=_("Impact"), max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 2}))
+    fix = forms.CharField(label=_("What was done"), max_length=LONG_TEXT, widget=forms.Textarea(attrs={"rows": 2}))
+    prevention = forms.CharField(label=_("Prevention"), max_length=LONG_TEXT,
+                                 widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip

@@ -14,7 +14,7 @@ from channels.models import BilingualName
 from customers.models import CustomerOwnedQuerySet
 from kam.db import LONG_TEXT, VisibleToAllQuerySet
 
-__all__ = ["TicketCategory", "Ticket", "TicketEvent", "OPEN_TICKET_STATES"]
+__all__ = ["TicketCategory", "Ticket", "TicketEvent", "FaultReport", "OPEN_TICKET_STATES"]
 
 
 class Kind(models.TextChoices):
@@ -155,6 +155,10 @@ class Ticket(models.Model):
         _("resolution told to the customer"), blank=True, max_length=LONG_TEXT,
         help_text=_("When a request is refused: the reason the customer is told."),
     )  # fmt: skip
+    opportunity = models.ForeignKey(
+        "opportunities.Opportunity", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("opportunity captured"), help_text=_("Found during service and passed to sales."),
+    )  # fmt: skip
     repeat_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         verbose_name=_("repeat of"), help_text=_("A complaint of the same customer and category within 30 days."),
@@ -222,9 +226,11 @@ class TicketEvent(models.Model):
         CLOSE = "close", pgettext_lazy("ticket event", "Closed")
         REFUSE = "refuse", pgettext_lazy("ticket event", "Refused")
         REOPEN = "reopen", _("Reopened")
+        OPPORTUNITY = "opportunity", _("Opportunity captured")
+        FAULT_REPORT = "report", _("Fault report sent")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket"))
-    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    action = models.CharField(_("action"), max_length=12, choices=Action.choices)
     at = models.DateTimeField(_("at"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
@@ -250,3 +256,39 @@ class TicketEvent(models.Model):
 
     def __str__(self):
         return f"{self.ticket} {self.get_action_display()}"
+
+
+class FaultReport(models.Model):
+    """The written fault report (seed 004: fault-analysis reports; DOMAIN.md §5.2 — outages of A/B customers'
+    lines): cause, impact, duration, fix and prevention, sent to the customer and kept on the ticket. An A/B
+    customer's fault is not resolved without one."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="fault_report",
+                                  verbose_name=_("ticket"))  # fmt: skip
+    cause = models.TextField(_("cause"), max_length=LONG_TEXT)
+    impact = models.TextField(_("impact"), max_length=LONG_TEXT)
+    started_at = models.DateTimeField(_("outage from"))
+    restored_at = models.DateTimeField(_("restored at"))
+    fix = models.TextField(_("what was done"), max_length=LONG_TEXT)
+    prevention = models.TextField(_("prevention"), max_length=LONG_TEXT)
+    written_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("written by"))  # fmt: skip
+    written_at = models.DateTimeField(_("written at"))
+    sent_to = models.CharField(_("sent to"), max_length=200, blank=True)
+
+    objects = TicketEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("fault report")
+        verbose_name_plural = _("fault reports")
+        constraints = [
+            models.CheckConstraint(condition=Q(restored_at__gte=models.F("started_at")),
+                                   name="fault_report_restored_after_start"),
+        ]  # fmt: skip
+
+    def __str__(self):
+        return f"{self.ticket}"
+
+    @property
+    def duration(self):
+        return self.restored_at - self.started_at

@@ -16,7 +16,7 @@ from customers.models import Customer
 from kam.db import numbered_code
 from kam.sms import send_sms
 from service import policy
-from service.models import OPEN_TICKET_STATES, Ticket, TicketCategory, TicketEvent
+from service.models import OPEN_TICKET_STATES, FaultReport, Ticket, TicketCategory, TicketEvent
 from service.services import sla
 
 CODE_PREFIX = "TK"
@@ -280,10 +280,21 @@ def refuse(ticket: Ticket, *, by: User, reason: str, revision: int | None = None
             now=now)  # fmt: skip
 
 
+KEY_TIERS = ("A1", "A2", "B1", "B2")  # their faults need a written report (DOMAIN.md §5.2)
+
+
+def needs_fault_report(ticket: Ticket) -> bool:
+    return ticket.kind == Ticket.Kind.FAULT and (ticket.customer.service_tier or ticket.customer.tier) in KEY_TIERS
+
+
 def _finish(ticket: Ticket, *, by: User, text: str, status: str, action: str, revision, now) -> None:
     _may_work(ticket, by)
     if not text.strip():
         raise ValidationError({"resolution": _("Say what the customer is told.")})
+    if (status == Ticket.Status.RESOLVED and needs_fault_report(ticket)
+            and not FaultReport.objects.filter(ticket=ticket).exists()):  # fmt: skip
+        raise ValidationError({"resolution": _("An A or B customer's fault is resolved with its fault report: "
+                                               "write it first.")})  # fmt: skip
     now = now or timezone.now()
     with transaction.atomic():
         _write(ticket, revision, OPEN_TICKET_STATES, status=status, resolved_at=now, resolution=text, handover_to=None)
@@ -342,3 +353,73 @@ def reopen_for_customer(ticket: Ticket, *, by: User | None, reason: str, now: dt
             notify([ticket.assignee or ticket.owner], kind="ticket", urgent=True,
                    title=_("Ticket %(number)s reopened: the customer is not satisfied") % {"number": ticket.number},
                    body=reason)  # fmt: skip
+
+
+def capture_opportunity(ticket: Ticket, *, by: User, kind: str, title: str, description: str = "",
+                        now: dt.datetime | None = None):  # fmt: skip
+    """An opportunity found during service (seed 004): captured through the opportunities services (routed as
+    any capture) and linked from the ticket."""
+    from opportunities.services import opportunity_capture
+
+    _may_work(ticket, by)
+    if ticket.opportunity_id:
+        raise ValidationError(_("This ticket already passed an opportunity to sales."))
+    now = now or timezone.now()
+    with transaction.atomic():
+        opportunity = opportunity_capture(by=by, kind=kind, title=title, customer=ticket.customer,
+                                          description=description, contact=ticket.contact)  # fmt: skip
+        Ticket.objects.filter(pk=ticket.pk).update(opportunity=opportunity)
+        ticket.opportunity = opportunity
+        _event(ticket, Action.OPPORTUNITY, by, now, note=f"{opportunity.code} {title}")
+    return opportunity
+
+
+def fault_report_write(ticket: Ticket, *, by: User, cause: str, impact: str, started_at: dt.datetime,
+                       restored_at: dt.datetime, fix: str, prevention: str,
+                       now: dt.datetime | None = None) -> FaultReport:  # fmt: skip
+    """The written fault report: kept on the ticket and sent to the customer's contact (e-mail, and an SMS that
+    it was sent)."""
+    from django.core.mail import EmailMessage
+
+    _may_work(ticket, by)
+    if ticket.kind != Ticket.Kind.FAULT:
+        raise ValidationError(_("Only a fault has a fault report."))
+    now = now or timezone.now()
+    report = FaultReport(ticket=ticket, cause=cause, impact=impact, started_at=started_at, restored_at=restored_at,
+                         fix=fix, prevention=prevention, written_by=by, written_at=now)  # fmt: skip
+    errors = {}
+    if started_at and restored_at and restored_at < started_at:
+        errors["restored_at"] = _("The service cannot be restored before the outage began.")
+    if restored_at and restored_at > now:
+        errors["restored_at"] = _("Not in the future.")
+    try:
+        report.full_clean(exclude=["ticket", "written_by"])
+    except ValidationError as exc:
+        errors = {**exc.message_dict, **errors}
+    if errors:
+        raise ValidationError(errors)
+    email = ticket.contact.email if ticket.contact_id else ""
+    report.sent_to = email
+    with transaction.atomic():
+        FaultReport.objects.filter(ticket=ticket).delete()  # a corrected report replaces the first
+        report.save()
+        _event(ticket, Action.FAULT_REPORT, by, now, note=email)
+        body = "\n\n".join([
+            _("Fault report for %(number)s (%(subject)s)") % {"number": ticket.number, "subject": ticket.subject},
+            _("Outage: %(start)s – %(end)s") % {"start": timezone.localtime(started_at).strftime("%Y-%m-%d %H:%M"),
+                                                "end": timezone.localtime(restored_at).strftime("%Y-%m-%d %H:%M")},
+            _("Cause: %(text)s") % {"text": cause}, _("Impact: %(text)s") % {"text": impact},
+            _("What was done: %(text)s") % {"text": fix}, _("Prevention: %(text)s") % {"text": prevention},
+        ])  # fmt: skip
+
+        def send():
+            if email:
+                try:
+                    EmailMessage(_("Fault report %(number)s") % {"number": ticket.number}, body, to=[email]).send()
+                except Exception:  # noqa: BLE001 - logged; the report stays on the ticket
+                    logger.warning("Fault report of %s not e-mailed", ticket.number, exc_info=True)
+
+        transaction.on_commit(send)
+    _tell_customer(ticket, _("The fault report was sent to %(email)s.") % {"email": email} if email
+                   else _("The fault report is ready; your account manager will bring it."))  # fmt: skip
+    return report

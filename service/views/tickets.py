@@ -14,7 +14,7 @@ from channels.models import User
 from kam.form_helpers import run_service
 from kam.pagination import page_of
 from service import policy, selectors
-from service.forms import TicketActionForm
+from service.forms import FaultReportForm, OpportunityFromTicketForm, TicketActionForm
 from service.models import Ticket
 from service.services import tickets as services
 
@@ -34,7 +34,8 @@ def _ticket(user, pk: int) -> Ticket:
         raise Http404 from None
 
 
-def _context(request, ticket: Ticket, form: TicketActionForm | None = None, failed: str = "") -> dict:
+def _context(request, ticket: Ticket, form: TicketActionForm | None = None, failed: str = "",
+             **extra_forms) -> dict:  # fmt: skip
     user = request.user
     works = policy.may_work_ticket(user, ticket)
     return {
@@ -47,6 +48,10 @@ def _context(request, ticket: Ticket, form: TicketActionForm | None = None, fail
         "form": form or TicketActionForm(initial={"revision": ticket.revision}, people=_people()),
         "failed": failed,
         "suggestions": selectors.kb_suggestions(user, ticket.category_id) if works else [],
+        "opportunity_form": extra_forms.get("opportunity") or OpportunityFromTicketForm(),
+        "report_form": extra_forms.get("report") or FaultReportForm(),
+        "fault_report": getattr(ticket, "fault_report", None) if ticket.kind == Ticket.Kind.FAULT else None,
+        "needs_report": services.needs_fault_report(ticket),
     }
 
 
@@ -111,3 +116,39 @@ def customer_panel_context(request, customer) -> dict:
     """The 360 "tickets" panel: how many are open, the latest ten (two queries)."""
     open_count, latest = selectors.customer_tickets(request.user, customer, limit=PANEL_ROWS)
     return {"open_count": open_count, "tickets": latest}
+
+
+@require_POST
+def ticket_opportunity(request, pk: int):
+    """Pass an opportunity found during service to sales (routed as any capture); the ticket links to it."""
+    user = request.user
+    ticket = _ticket(user, pk)
+    form = OpportunityFromTicketForm(request.POST)
+
+    def act():
+        data = form.cleaned_data
+        services.capture_opportunity(ticket, by=user, kind=data["kind"], title=data["title"],
+                                     description=data["description"])  # fmt: skip
+
+    status = run_service(request, act, form=form)
+    if status is None:
+        return redirect("service:ticket-detail", pk=ticket.pk)
+    ticket = _ticket(user, pk)
+    return render(request, "service/ticket_detail.html", _context(request, ticket, opportunity=form), status=status)
+
+
+@require_POST
+def ticket_fault_report(request, pk: int):
+    """The written fault report of a fault: kept on the ticket and sent to the customer's contact."""
+    user = request.user
+    ticket = _ticket(user, pk)
+    form = FaultReportForm(request.POST)
+
+    def act():
+        services.fault_report_write(ticket, by=user, **form.cleaned_data)
+
+    status = run_service(request, act, form=form)
+    if status is None:
+        return redirect("service:ticket-detail", pk=ticket.pk)
+    ticket = _ticket(user, pk)
+    return render(request, "service/ticket_detail.html", _context(request, ticket, report=form), status=status)

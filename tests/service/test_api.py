@@ -2,10 +2,14 @@
 messages, ids of rows the caller may not see are "not found" (never named), every action on another's ticket
 is a 404, a stale revision a 409."""
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from service.models import Ticket
+from service.services.tickets import fault_report_write
 from tests.customers.factories import ContactFactory, CustomerFactory
 from tests.orders.factories import SubscriptionFactory
 
@@ -34,13 +38,17 @@ def test_create_answers_priority_and_deadlines_and_the_actions_work(agent, custo
     body = response.json()
     assert body["priority"] == Ticket.Priority.URGENT and body["first_response_due"] and body["resolution_due"]
     url = f"/api/v1/tickets/{body['id']}/"
+    assert api(agent).post(f"{url}resolve/", {"text": "已熔接恢复"}, format="json").status_code == 400  # no report
+    now = timezone.now()
+    fault_report_write(Ticket.objects.get(pk=body["id"]), by=agent, cause="挖断", impact="全断", fix="熔接",
+                       prevention="双路由", started_at=now - dt.timedelta(hours=2), restored_at=now)  # fmt: skip
     answered = api(agent).post(f"{url}message/", {"text": "已派抢修", "revision": body["revision"]}, format="json")
     assert answered.status_code == 200 and answered.json()["status"] == "in_progress"
     stale = api(agent).post(f"{url}resolve/", {"text": "已修复", "revision": body["revision"]}, format="json")
     assert stale.status_code == 409
     assert api(agent).post(f"{url}notes/", {"text": "光缆被挖断"}, format="json").status_code == 201
     timeline = api(agent).get(f"{url}notes/").json()
-    assert [e["action"] for e in timeline] == ["create", "message", "note"]
+    assert [e["action"] for e in timeline] == ["create", "report", "message", "note"]
     done = api(agent).post(f"{url}resolve/", {"text": "已熔接恢复"}, format="json")
     assert done.status_code == 200 and done.json()["status"] == "resolved"
     assert api(agent).post(f"{url}close/", format="json").json()["status"] == "closed"
