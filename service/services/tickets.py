@@ -153,9 +153,14 @@ def _event(ticket: Ticket, action: str, by: User | None, now: dt.datetime, **fie
     return TicketEvent.objects.create(ticket=ticket, action=action, at=now, actor=by, **fields)
 
 
+def customer_mobile(ticket: Ticket) -> str:
+    """Where a text to the customer goes: the ticket's contact's mobile, or the number that called."""
+    return (ticket.contact.mobile if ticket.contact_id and ticket.contact.mobile else "") or ticket.caller_phone
+
+
 def _tell_customer(ticket: Ticket, text: str) -> None:
     """An SMS to the ticket's contact (or the number that called) after commit; a gateway failure is logged."""
-    mobile = (ticket.contact.mobile if ticket.contact_id and ticket.contact.mobile else "") or ticket.caller_phone
+    mobile = customer_mobile(ticket)
     if not mobile:
         return
 
