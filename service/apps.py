@@ -23,6 +23,10 @@ class ServiceConfig(AppConfig):
             visible=lambda user: policy.may_take_tickets(user) or bool(user.workstation_id),
         )  # fmt: skip
         register_menu_item(
+            "service-wall-board", label=_("Service wall board"), url_name="service:wall-board", order=117,
+            visible=policy.may_see_wall_board,
+        )  # fmt: skip
+        register_menu_item(
             "knowledge-base", label=_("Knowledge base"), url_name="service:kb-list", order=19,
             visible=lambda user: user.role not in roles.SYSTEMS,
         )  # fmt: skip

@@ -24,3 +24,8 @@ def may_work_ticket(user: User, ticket) -> bool:
     if user.pk in (ticket.owner_id, ticket.assignee_id):
         return True
     return bool(ticket.queue_id) and user.workstation_id == ticket.queue_id
+
+
+def may_see_wall_board(user: User) -> bool:
+    """The supervisors' and the operations center's wall board and ticket lists."""
+    return user.is_active and (user.is_admin_role or user.role in (roles.Role.SUPERVISOR, roles.Role.DISPATCHER))

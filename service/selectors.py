@@ -1,9 +1,9 @@
 """Reads of the service desk: a ticket with its timeline and clocks, the queues, the 360 panel. Every read goes
 through `Ticket.objects.visible_to(user)`."""
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
-from service.models import OPEN_TICKET_STATES, KbArticle, SlaClock, Ticket, TicketCategory, TicketEvent
+from service.models import OPEN_TICKET_STATES, KbArticle, SlaClock, SlaEvent, Ticket, TicketCategory, TicketEvent
 
 
 def ticket_detail(user, pk: int) -> Ticket:
@@ -94,3 +94,60 @@ def kb_suggestions(user, category_id: int | None, *, limit: int = 5) -> list[KbA
         .prefetch_related("steps")
         .order_by(Case(When(kind=KbArticle.Kind.SCRIPT, then=Value(0)), default=Value(1)), "-useful", "-id")[:limit]
     )  # fmt: skip
+
+
+# --- the wall board and the ticket lists -------------------------------------------------------------------
+
+STATE_BREACHED, STATE_AT_RISK, STATE_ON_TRACK = "breached", "at_risk", "on_track"
+
+
+def _running_clocks(**conditions):
+    return SlaClock.objects.filter(ticket=OuterRef("pk"), fulfilled_at__isnull=True, **conditions)
+
+
+def with_sla_state(rows: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """Each ticket's SLA state: breached (a running clock past due), at risk (warned), on track."""
+    return rows.annotate(
+        sla_breached=Exists(_running_clocks(breached_at__isnull=False)),
+        sla_warned=Exists(_running_clocks(warned_at__isnull=False, breached_at__isnull=True)),
+    )
+
+
+def open_tickets(user) -> QuerySet[Ticket]:
+    return Ticket.objects.visible_to(user).filter(status__in=OPEN_TICKET_STATES)
+
+
+def ticket_list(user, *, state: str = "", queue_id: int | None = None, kind: str = "") -> QuerySet[Ticket]:
+    """Open tickets the user may see, the longest waiting first; by SLA state, queue and kind."""
+    rows = with_sla_state(open_tickets(user)).select_related("customer", "owner", "assignee", "queue")
+    if state == STATE_BREACHED:
+        rows = rows.filter(sla_breached=True)
+    elif state == STATE_AT_RISK:
+        rows = rows.filter(sla_warned=True, sla_breached=False)
+    elif state == STATE_ON_TRACK:
+        rows = rows.filter(sla_warned=False, sla_breached=False)
+    if queue_id:
+        rows = rows.filter(queue_id=queue_id)
+    if kind:
+        rows = rows.filter(kind=kind)
+    return rows.order_by("created_at", "id")
+
+
+def wall_board(user, *, today_start) -> dict:
+    """The supervisor's wall: open tickets by SLA state and by queue, the breaches since `today_start`, the
+    longest waiting — five queries whatever the number of tickets."""
+    rows = with_sla_state(open_tickets(user))
+    states = rows.aggregate(
+        total=Count("pk"),
+        breached=Count("pk", filter=Q(sla_breached=True)),
+        at_risk=Count("pk", filter=Q(sla_warned=True, sla_breached=False)),
+    )
+    by_queue = list(
+        open_tickets(user).values("queue_id", "queue__name").annotate(n=Count("pk")).order_by("-n", "queue__name")[:12]
+    )
+    breaches_today = SlaEvent.objects.filter(
+        action=SlaEvent.Action.BREACH, at__gte=today_start,
+        clock__ticket__in=Ticket.objects.visible_to(user).values("pk"),
+    ).count()  # fmt: skip
+    longest = list(rows.select_related("customer", "queue", "owner").order_by("created_at", "id")[:10])
+    return {"states": states, "by_queue": by_queue, "breaches_today": breaches_today, "longest": longest}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from service.views import desk, knowledge, survey, tickets
+from service.views import board, desk, knowledge, survey, tickets
 
 app_name = "service"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("desk/prospect/", desk.desk_prospect, name="desk-prospect"),
     path("desk/customers/<int:pk>/flags/", desk.desk_flags, name="desk-flags"),
     path("tickets/mine/", tickets.my_queue, name="my-queue"),
+    path("tickets/", board.ticket_list, name="ticket-list"),
+    path("board/", board.wall_board, name="wall-board"),
     path("survey/<str:token>/", survey.survey, name="survey"),
     path("kb/", knowledge.kb_list, name="kb-list"),
     path("kb/<int:pk>/", knowledge.kb_detail, name="kb-detail"),
