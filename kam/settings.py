@@ -268,6 +268,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kam@localhost")
 # The SMS gateway is outside the system: kam.sms.SmsBackend is its interface.
 # Absolute address of the app, for links in e-mails.
 SITE_URL = env.str("KAM_SITE_URL", default="http://localhost:8000")
+# How long a satisfaction follow-up link sent to a customer works (service.services.follow_up).
+KAM_FOLLOW_UP_LINK_DAYS = env.int("KAM_FOLLOW_UP_LINK_DAYS", default=14)
 SMS_BACKEND = env.str("SMS_BACKEND", default="kam.sms.LoggingSmsBackend")
 # The provisioning system (BOSS direct activation) is outside the system: orders.provisioning_backends is its
 # interface. The deadline warning of a work-order step comes when this share of its time limit is left.
