@@ -27,6 +27,14 @@ class ServiceConfig(AppConfig):
             visible=policy.may_see_wall_board,
         )  # fmt: skip
         register_menu_item(
+            "follow-ups", label=_("Follow-up calls"), url_name="service:follow-ups", order=18,
+            visible=policy.may_take_tickets,
+        )  # fmt: skip
+        register_menu_item(
+            "sla-report", label=_("SLA report"), url_name="service:sla-report", order=118,
+            visible=policy.may_see_wall_board,
+        )  # fmt: skip
+        register_menu_item(
             "knowledge-base", label=_("Knowledge base"), url_name="service:kb-list", order=19,
             visible=lambda user: user.role not in roles.SYSTEMS,
         )  # fmt: skip

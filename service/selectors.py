@@ -151,3 +151,50 @@ def wall_board(user, *, today_start) -> dict:
     ).count()  # fmt: skip
     longest = list(rows.select_related("customer", "queue", "owner").order_by("created_at", "id")[:10])
     return {"states": states, "by_queue": by_queue, "breaches_today": breaches_today, "longest": longest}
+
+
+# --- satisfaction follow-up and SLA reports ----------------------------------------------------------------
+
+
+def follow_up_calls(user, *, now) -> QuerySet:
+    """The agents' call list: follow-ups due and unanswered (the SMS link went unanswered, or there was no
+    mobile to send it to), oldest first, for the tickets the user may see."""
+    from service.models import FollowUp
+
+    return (
+        FollowUp.objects.filter(
+            answered_at__isnull=True, due_at__lte=now, ticket__in=Ticket.objects.visible_to(user).values("pk")
+        )  # fmt: skip
+        .select_related("ticket__customer", "ticket__contact")
+        .order_by("due_at", "id")
+    )
+
+
+REPORT_DIMENSIONS = {
+    "kind": ("ticket__kind", Ticket.Kind),
+    "tier": ("ticket__customer__service_tier", None),
+    "queue": ("ticket__queue__name", None),
+}
+
+
+def sla_report(user, *, start, end, metric: str, dimension: str) -> list[dict]:
+    """Met and missed deadlines of one metric that came due between `start` and `end` (the stored clocks, not a
+    guess), grouped by `dimension`: one aggregate query. A clock counts once it is fulfilled or breached."""
+    field, _choices = REPORT_DIMENSIONS[dimension]
+    rows = (
+        SlaClock.objects.filter(
+            metric=metric, due_at__gte=start, due_at__lt=end, ticket__in=Ticket.objects.visible_to(user).values("pk")
+        )  # fmt: skip
+        .filter(Q(fulfilled_at__isnull=False) | Q(breached_at__isnull=False))
+        .values(field)
+        .annotate(
+            met=Count("pk", filter=Q(breached_at__isnull=True)), missed=Count("pk", filter=Q(breached_at__isnull=False))
+        )
+        .order_by(field)
+    )
+    out = []
+    for row in rows:
+        total = row["met"] + row["missed"]
+        out.append({"key": row[field], "met": row["met"], "missed": row["missed"], "total": total,
+                    "percent": round(100 * row["met"] / total, 1) if total else None})  # fmt: skip
+    return out

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from service.views import board, desk, knowledge, survey, tickets
+from service.views import board, desk, follow_ups, knowledge, survey, tickets
 
 app_name = "service"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("tickets/mine/", tickets.my_queue, name="my-queue"),
     path("tickets/", board.ticket_list, name="ticket-list"),
     path("board/", board.wall_board, name="wall-board"),
+    path("sla-report/", follow_ups.sla_report, name="sla-report"),
+    path("follow-ups/", follow_ups.call_list, name="follow-ups"),
+    path("follow-ups/<int:pk>/", follow_ups.record, name="follow-up-record"),
     path("survey/<str:token>/", survey.survey, name="survey"),
     path("kb/", knowledge.kb_list, name="kb-list"),
     path("kb/<int:pk>/", knowledge.kb_detail, name="kb-detail"),

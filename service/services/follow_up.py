@@ -7,13 +7,14 @@ import logging
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kam.sms import send_sms
+from service import policy
 from service.models import FollowUp, Ticket
 from service.services import tickets
 
@@ -104,8 +105,23 @@ def open_link(token: str) -> FollowUp:
 
 
 def answer(token: str, *, answer: str, score: int | None, comment: str, now: dt.datetime | None = None) -> FollowUp:
-    """The customer's answer, once (compare-and-set on `answered_at`). Unsatisfied → the ticket reopens (once)."""
-    follow_up = open_link(token)
+    """The customer's answer from the link, once (compare-and-set on `answered_at`)."""
+    return record(open_link(token), answer=answer, score=score, comment=comment, now=now)
+
+
+def answer_by_phone(follow_up: FollowUp, *, by, answer: str, score: int | None, comment: str,
+                    now: dt.datetime | None = None) -> FollowUp:  # fmt: skip
+    """An agent called the customer from the follow-up list and records what they said."""
+    if not policy.may_take_tickets(by):
+        raise PermissionDenied(_("You may not record follow-ups."))
+    if follow_up.answered_at is not None:
+        raise LinkRefused("used")
+    return record(follow_up, answer=answer, score=score, comment=comment, now=now)
+
+
+def record(follow_up: FollowUp, *, answer: str, score: int | None, comment: str,
+           now: dt.datetime | None = None) -> FollowUp:  # fmt: skip
+    """The answer, once. Unsatisfied → the ticket reopens (once); otherwise a resolved ticket is closed."""
     if answer not in FollowUp.Answer.values:
         raise ValidationError({"answer": _("Choose one of the answers.")})
     if score is not None and not 1 <= score <= 5:
