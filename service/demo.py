@@ -128,11 +128,12 @@ class DemoService:
             subscription = (Subscription.objects.filter(customer=customer).order_by("pk").first()
                             if kind == "fault" else None)  # fmt: skip
             taken = self.now - dt.timedelta(hours=self.random.randint(1, 24 * 30))
+            request_type = self.random.choice(REQUEST_TYPES) if kind == "service_request" else ""
             ticket = services.ticket_create(
                 by=agent, customer=customer, kind=kind, subject=self.random.choice(SUBJECTS[kind]),
                 category=self.random.choice(self.categories[kind]), contact=contact,
                 caller_phone=contact.mobile if contact else "", subscription=subscription,
-                request_type=self.random.choice(REQUEST_TYPES) if kind == "service_request" else "",
+                request_type=request_type, request_data=self._request_data(request_type),
                 description="热线来电", now=taken,
             )  # fmt: skip
             made += 1
@@ -158,6 +159,15 @@ class DemoService:
             services.resolve(Ticket.objects.get(pk=ticket.pk), by=worker, resolution="问题已处理完毕，感谢您的耐心。",
                              now=min(done, self.now))  # fmt: skip
         return made
+
+    def _request_data(self, request_type: str) -> dict:
+        if request_type == "member_add":
+            return {
+                "msisdns": [f"1395{self.random.randint(0, 9_999_999):07d}" for _ in range(self.random.randint(1, 5))]
+            }
+        if request_type == "group_info":
+            return {"address": "宁波市鄞州区天童南路588号"}
+        return {}
 
 
 def seed(**options) -> dict:

@@ -8,6 +8,7 @@ from channels.models import User, Workstation
 from kam.db import LONG_TEXT
 from kam.form_helpers import RefuseControlCharacters
 from service.models import FollowUp, Ticket, TicketCategory
+from service.services.requests import clean_request_data
 from service.services.tickets import ticket_rule_errors
 
 
@@ -46,6 +47,19 @@ class TicketForm(RefuseControlCharacters, forms.Form):
                                           empty_value=None)  # fmt: skip
     symptom = forms.CharField(label=_("Symptom"), max_length=300, required=False)
     regulator_appeal = forms.BooleanField(label=_("Appealed to the regulator (申诉)"), required=False)
+    members = forms.CharField(label=_("Member numbers (one per line)"), required=False, max_length=8000,
+                              widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+    new_phone = forms.CharField(label=_("New main phone"), required=False, max_length=30)
+    new_address = forms.CharField(label=_("New address"), required=False, max_length=200)
+
+    def request_data(self) -> dict:
+        """What a member or group-information request asks, from the form's fields."""
+        data = self.cleaned_data
+        if data.get("request_type") in ("member_add", "member_remove"):
+            return {"msisdns": [line.strip() for line in data.get("members", "").splitlines() if line.strip()]}
+        if data.get("request_type") == "group_info":
+            return {k: v for k, v in (("phone", data.get("new_phone")), ("address", data.get("new_address"))) if v}
+        return {}
 
     def __init__(self, *args, contacts=(), subscriptions=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,6 +71,9 @@ class TicketForm(RefuseControlCharacters, forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("kind"):
+            _normalised, request_errors = clean_request_data(data.get("request_type") or "", self.request_data())
+            for message in request_errors.values():
+                self.add_error("members" if data.get("request_type") != "group_info" else "new_phone", message)
             for field, message in ticket_rule_errors(
                 kind=data["kind"], request_type=data.get("request_type") or "",
                 regulator_appeal=bool(data.get("regulator_appeal")), category=data.get("category"),

@@ -21,6 +21,7 @@ urlpatterns = [
     path("kb/<int:pk>/feedback/", knowledge.kb_feedback, name="kb-feedback"),
     path("tickets/<int:pk>/", tickets.ticket_detail, name="ticket-detail"),
     path("tickets/<int:pk>/opportunity/", tickets.ticket_opportunity, name="ticket-opportunity"),
+    path("tickets/<int:pk>/apply/", tickets.ticket_apply, name="ticket-apply"),
     path("tickets/<int:pk>/fault-report/", tickets.ticket_fault_report, name="ticket-fault-report"),
     path("tickets/<int:pk>/<slug:action>/", tickets.ticket_action, name="ticket-action"),
 ]

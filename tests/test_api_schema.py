@@ -61,6 +61,7 @@ DOCUMENTED_PATHS = {
     "/api/v1/tickets/{id}/refuse/": {"post"},
     "/api/v1/tickets/{id}/close/": {"post"},
     "/api/v1/tickets/{id}/reopen/": {"post"},
+    "/api/v1/tickets/{id}/apply/": {"post"},
     "/api/v1/sla-policies/": {"get"},
     "/api/v1/kb/articles/": {"get"},
     "/api/v1/kb/articles/{id}/": {"get"},

@@ -28,6 +28,7 @@ from kam.db import LONG_TEXT
 from orders.models import Subscription
 from service import policy, selectors
 from service.models import OPEN_TICKET_STATES, SlaPolicy, Ticket, TicketCategory, TicketEvent
+from service.services import requests as request_services
 from service.services import tickets as services
 
 CONFLICT = {409: OpenApiResponse(description="The ticket changed since the revision you sent, or is not in a "
@@ -47,7 +48,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "category", "channel", "priority", "subject", "description", "subscription", "symptom", "impact",
             "cause", "regulator_appeal", "status", "owner", "handover_to", "queue", "assignee", "sla_policy",
             "first_response_due", "resolution_due", "first_response_at", "resolution", "repeat_of", "reopened",
-            "created_by", "created_at", "resolved_at", "closed_at", "revision",
+            "created_by", "created_at", "resolved_at", "closed_at", "revision", "request_data", "request_applied_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -87,6 +88,11 @@ class TicketInputSerializer(serializers.Serializer):
     symptom = optional_text(max_length=300)
     impact = optional_text(max_length=300)
     regulator_appeal = StrictBooleanField(required=False, default=False)
+    request_data = serializers.DictField(
+        child=serializers.JSONField(), required=False,
+        help_text=gettext_lazy('Member requests: {"msisdns": ["139…", …]} (1–500); group information: {"phone", '
+                               '"address", "short_name"}.'),
+    )  # fmt: skip
 
 
 class TextSerializer(serializers.Serializer):
@@ -290,6 +296,15 @@ class TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedView
     def close(self, request, pk=None):
         ticket = self.get_object()
         services.close(ticket, by=request.user)
+        return self._answer(ticket.pk)
+
+    @extend_schema(summary="Apply a member or group-information request to the customer (once)",
+                   description="Who may change the customer: its account manager, supervisor or an admin.",
+                   request=None, responses={200: TicketSerializer, **ACTION_ANSWERS})  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def apply(self, request, pk=None):
+        ticket = self.get_object()
+        request_services.apply(ticket, by=request.user)
         return self._answer(ticket.pk)
 
     @extend_schema(summary="Reopen once (the customer is not satisfied)", request=TextSerializer,

@@ -155,6 +155,14 @@ class Ticket(models.Model):
         _("resolution told to the customer"), blank=True, max_length=LONG_TEXT,
         help_text=_("When a request is refused: the reason the customer is told."),
     )  # fmt: skip
+    # member and group-information change requests (seed 004: through the hotline): what is asked, and once it is
+    # applied through the customers services, when and by whom (never twice)
+    request_data = models.JSONField(_("what is requested"), default=dict, blank=True)
+    request_applied_at = models.DateTimeField(_("request applied at"), null=True, blank=True)
+    request_applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("request applied by"),
+    )  # fmt: skip
     opportunity = models.ForeignKey(
         "opportunities.Opportunity", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         verbose_name=_("opportunity captured"), help_text=_("Found during service and passed to sales."),
@@ -227,6 +235,7 @@ class TicketEvent(models.Model):
         REFUSE = "refuse", pgettext_lazy("ticket event", "Refused")
         REOPEN = "reopen", _("Reopened")
         OPPORTUNITY = "opportunity", _("Opportunity captured")
+        APPLIED = "applied", _("Request applied")
         FAULT_REPORT = "report", _("Fault report sent")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket"))

@@ -18,6 +18,7 @@ from kam.sms import send_sms
 from service import policy
 from service.models import OPEN_TICKET_STATES, FaultReport, Ticket, TicketCategory, TicketEvent
 from service.services import sla
+from service.services.requests import clean_request_data
 
 CODE_PREFIX = "TK"
 logger = logging.getLogger("kam.service")
@@ -70,7 +71,7 @@ def ticket_rule_errors(*, kind: str, request_type: str = "", regulator_appeal: b
 def ticket_create(*, by: User, customer: Customer, kind: str, subject: str, description: str = "",
                   channel: str = Ticket.Channel.HOTLINE, category: TicketCategory | None = None, contact=None,
                   caller_phone: str = "", request_type: str = "", subscription=None, symptom: str = "",
-                  impact: str = "", regulator_appeal: bool = False,
+                  impact: str = "", regulator_appeal: bool = False, request_data: dict | None = None,
                   now: dt.datetime | None = None) -> Ticket:  # fmt: skip
     """Take a ticket: the taker owns it (首问负责制); priority and clocks from the first matching SLA policy; the
     category's queue; a complaint in the same category within 30 days is flagged as a repeat. The customer's
@@ -88,6 +89,8 @@ def ticket_create(*, by: User, customer: Customer, kind: str, subject: str, desc
     )  # fmt: skip
     errors = ticket_rule_errors(kind=kind, request_type=request_type, regulator_appeal=regulator_appeal,
                                 category=category, subscription=subscription, customer=customer)  # fmt: skip
+    ticket.request_data, request_errors = clean_request_data(request_type, request_data)
+    errors = {**request_errors, **errors}
     try:
         ticket.full_clean(exclude=["owner", "created_by", "customer", "contact", "subscription", "category"])
     except ValidationError as exc:

@@ -128,7 +128,7 @@ def desk_ticket(request):
                 contact=next((c for c in contacts if c.pk == data["contact"]), None),
                 caller_phone=data["caller_phone"], request_type=data["request_type"],
                 subscription=subscriptions.filter(pk=data["subscription"]).first() if data["subscription"] else None,
-                symptom=data["symptom"], regulator_appeal=data["regulator_appeal"],
+                symptom=data["symptom"], regulator_appeal=data["regulator_appeal"], request_data=form.request_data(),
             )  # fmt: skip
         except ValidationError as exc:
             add_service_errors(form, exc)

@@ -16,6 +16,7 @@ from kam.pagination import page_of
 from service import policy, selectors
 from service.forms import FaultReportForm, OpportunityFromTicketForm, TicketActionForm
 from service.models import Ticket
+from service.services import requests as request_services
 from service.services import tickets as services
 
 ACTIONS = ("message", "customer", "note", "wait", "assign", "offer", "accept", "resolve", "refuse", "close", "reopen")
@@ -52,6 +53,7 @@ def _context(request, ticket: Ticket, form: TicketActionForm | None = None, fail
         "report_form": extra_forms.get("report") or FaultReportForm(),
         "fault_report": getattr(ticket, "fault_report", None) if ticket.kind == Ticket.Kind.FAULT else None,
         "needs_report": services.needs_fault_report(ticket),
+        "may_apply": ticket.request_applied_at is None and request_services.may_apply(user, ticket),
     }
 
 
@@ -152,3 +154,15 @@ def ticket_fault_report(request, pk: int):
         return redirect("service:ticket-detail", pk=ticket.pk)
     ticket = _ticket(user, pk)
     return render(request, "service/ticket_detail.html", _context(request, ticket, report=form), status=status)
+
+
+@require_POST
+def ticket_apply(request, pk: int):
+    """Apply a member or group-information change request through the customers services, once."""
+    user = request.user
+    ticket = _ticket(user, pk)
+    status = run_service(request, lambda: request_services.apply(ticket, by=user))
+    if status is None:
+        return redirect("service:ticket-detail", pk=ticket.pk)
+    ticket = _ticket(user, pk)
+    return render(request, "service/ticket_detail.html", _context(request, ticket), status=status)
