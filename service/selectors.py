@@ -3,7 +3,16 @@ through `Ticket.objects.visible_to(user)`."""
 
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
-from service.models import OPEN_TICKET_STATES, KbArticle, SlaClock, SlaEvent, Ticket, TicketCategory, TicketEvent
+from service.models import (
+    OPEN_TICKET_STATES,
+    FollowUp,
+    KbArticle,
+    SlaClock,
+    SlaEvent,
+    Ticket,
+    TicketCategory,
+    TicketEvent,
+)
 
 
 def ticket_detail(user, pk: int) -> Ticket:
@@ -61,34 +70,31 @@ def customer_tickets(user, customer, *, limit: int = 10) -> tuple[int, list[Tick
 MAX_QUERY = 100
 
 
-def kb_search(user, *, q: str = "", kind: str = "", category: TicketCategory | None = None) -> QuerySet[KbArticle]:
+def kb_text_match(rows: QuerySet[KbArticle], q: str) -> QuerySet[KbArticle]:
+    """Articles whose title, text or a script step contains `q` (bounded), title matches first."""
+    q = q.strip()[:MAX_QUERY]
+    if not q:
+        return rows
+    rows = rows.filter(Q(title__icontains=q) | Q(body__icontains=q) | Q(steps__question__icontains=q)
+                       | Q(steps__answer__icontains=q)).distinct()  # fmt: skip
+    return rows.annotate(
+        in_title=Case(When(title__icontains=q, then=Value(0)), default=Value(1), output_field=IntegerField())
+    ).order_by("in_title", "-useful", "-updated_at", "-id")
+
+
+def kb_search(user, *, q: str = "", kind: str = "") -> QuerySet[KbArticle]:
     """Articles the user may see. A query of any length (two Chinese characters included) is found anywhere in
     the title or the text; title matches first. (The knowledge base is thousands of rows, not millions: a
     contains-scan of its text is a few milliseconds on both databases.)"""
-    rows = KbArticle.objects.visible_to(user).select_related("category")
-    q = q.strip()[:MAX_QUERY]
-    if q:
-        rows = rows.filter(Q(title__icontains=q) | Q(body__icontains=q) | Q(steps__question__icontains=q)
-                           | Q(steps__answer__icontains=q)).distinct()  # fmt: skip
-        rows = rows.annotate(
-            in_title=Case(When(title__icontains=q, then=Value(0)), default=Value(1), output_field=IntegerField())
-        ).order_by("in_title", "-useful", "-updated_at", "-id")
-    if kind:
-        rows = rows.filter(kind=kind)
-    if category is not None:
-        rows = rows.filter(category=category)
-    return rows
+    rows = kb_text_match(KbArticle.objects.visible_to(user).select_related("category"), q)
+    return rows.filter(kind=kind) if kind else rows
 
 
 def kb_suggestions(user, category_id: int | None, *, limit: int = 5) -> list[KbArticle]:
     """For a ticket of this category: the articles of the category and of the ones above it, scripts first."""
-    if category_id is None:
+    chain = [pk for pk, _queue in TicketCategory.objects.chain(category_id)]
+    if not chain:
         return []
-    parents = dict(TicketCategory.objects.values_list("pk", "parent_id"))
-    chain, current = [], category_id
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = parents.get(current)
     return list(
         KbArticle.objects.visible_to(user).filter(category_id__in=chain)
         .prefetch_related("steps")
@@ -159,8 +165,6 @@ def wall_board(user, *, today_start) -> dict:
 def follow_up_calls(user, *, now) -> QuerySet:
     """The agents' call list: follow-ups due and unanswered (the SMS link went unanswered, or there was no
     mobile to send it to), oldest first, for the tickets the user may see."""
-    from service.models import FollowUp
-
     return (
         FollowUp.objects.filter(
             answered_at__isnull=True, due_at__lte=now, ticket__in=Ticket.objects.visible_to(user).values("pk")

@@ -41,7 +41,7 @@ class KbArticleFilterSet(filters.FilterSet):
         fields = ["q", "kind", "category"]
 
     def search(self, queryset, name, value):
-        return selectors.kb_search(self.request.user, q=value).filter(pk__in=queryset.values("pk"))
+        return selectors.kb_text_match(queryset, value)
 
 
 @extend_schema_view(

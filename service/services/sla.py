@@ -11,23 +11,11 @@ Metric = SlaClock.Metric
 Action = SlaEvent.Action
 
 
-def category_chain(category_id: int | None) -> set[int]:
-    """The category and its ancestors (one query: the tree is small reference data)."""
-    if category_id is None:
-        return set()
-    parents = dict(TicketCategory.objects.values_list("pk", "parent_id"))
-    chain: set[int] = set()
-    while category_id is not None and category_id not in chain:
-        chain.add(category_id)
-        category_id = parents.get(category_id)
-    return chain
-
-
 def policy_for(
     *, kind: str, category_id: int | None, service_tier: str, sla_class: str, channel: str
 ) -> SlaPolicy | None:
     """The first active policy, in sequence, whose conditions all match (two queries)."""
-    chain = category_chain(category_id)
+    chain = {pk for pk, _queue in TicketCategory.objects.chain(category_id)}
     for policy in SlaPolicy.objects.filter(is_active=True).order_by("sequence", "id"):
         if policy.matches(
             kind=kind, category_chain=chain, service_tier=service_tier, sla_class=sla_class, channel=channel

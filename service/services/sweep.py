@@ -128,6 +128,11 @@ def _warn(now: dt.datetime) -> int:
     return len(clocks)
 
 
+def _teams() -> dict[int, tuple[int | None, int | None]]:
+    """Every team's parent and supervisor (one query: teams are few)."""
+    return {pk: (parent, sup) for pk, parent, sup in Team.objects.values_list("pk", "parent_id", "supervisor_id")}
+
+
 def _team_chain(team_id: int | None, teams: dict[int, tuple[int | None, int | None]]) -> list[int | None]:
     """Supervisors from `team_id` upwards (team → parent → …)."""
     chain, seen = [], set()
@@ -144,7 +149,7 @@ def _breach(now: dt.datetime) -> int:
         clocks = _due(Q(breached_at__isnull=True, due_at__lte=now))
         if not clocks:
             return 0
-        teams = {pk: (parent, sup) for pk, parent, sup in Team.objects.values_list("pk", "parent_id", "supervisor_id")}
+        teams = _teams()
         # one statement per distinct target length (a handful of policies), not per clock
         by_target: dict[int, list[dict]] = {}
         for clock in clocks:
@@ -176,7 +181,7 @@ def _escalate(now: dt.datetime) -> int:
         clocks = _due(Q(escalate_at__lte=now, escalation_level__lt=MAX_LEVEL))
         if not clocks:
             return 0
-        teams = {pk: (parent, sup) for pk, parent, sup in Team.objects.values_list("pk", "parent_id", "supervisor_id")}
+        teams = _teams()
         by_step: dict[tuple[int, int], list[dict]] = {}
         for clock in clocks:
             by_step.setdefault((clock["escalation_level"] + 1, clock["target_minutes"]), []).append(clock)

@@ -5,6 +5,7 @@ import datetime as dt
 import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -15,6 +16,7 @@ from channels.notifications import Message, notify, notify_many
 from customers.models import Customer
 from kam.db import numbered_code
 from kam.sms import send_sms
+from opportunities.services import opportunity_capture
 from service import policy
 from service.models import OPEN_TICKET_STATES, FaultReport, Ticket, TicketCategory, TicketEvent
 from service.services import sla
@@ -35,19 +37,7 @@ Metric = sla.Metric
 
 def _queue_of(category_id: int | None) -> int | None:
     """The deepest category on the chain that names a queue."""
-    if category_id is None:
-        return None
-    rows = {
-        pk: (parent, queue) for pk, parent, queue in TicketCategory.objects.values_list("pk", "parent_id", "queue_id")
-    }
-    seen = set()
-    while category_id is not None and category_id not in seen:
-        seen.add(category_id)
-        parent, queue = rows.get(category_id, (None, None))
-        if queue is not None:
-            return queue
-        category_id = parent
-    return None
+    return next((queue for _pk, queue in TicketCategory.objects.chain(category_id) if queue is not None), None)
 
 
 def ticket_rule_errors(*, kind: str, request_type: str = "", regulator_appeal: bool = False, category=None,
@@ -367,8 +357,6 @@ def capture_opportunity(ticket: Ticket, *, by: User, kind: str, title: str, desc
                         now: dt.datetime | None = None):  # fmt: skip
     """An opportunity found during service (seed 004): captured through the opportunities services (routed as
     any capture) and linked from the ticket."""
-    from opportunities.services import opportunity_capture
-
     _may_work(ticket, by)
     if ticket.opportunity_id:
         raise ValidationError(_("This ticket already passed an opportunity to sales."))
@@ -387,8 +375,6 @@ def fault_report_write(ticket: Ticket, *, by: User, cause: str, impact: str, sta
                        now: dt.datetime | None = None) -> FaultReport:  # fmt: skip
     """The written fault report: kept on the ticket and sent to the customer's contact (e-mail, and an SMS that
     it was sent)."""
-    from django.core.mail import EmailMessage
-
     _may_work(ticket, by)
     if ticket.kind != Ticket.Kind.FAULT:
         raise ValidationError(_("Only a fault has a fault report."))
